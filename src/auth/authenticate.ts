@@ -1,0 +1,171 @@
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { eq } from "drizzle-orm";
+import { burnPasswordCheck, needsRehash, hashPassword, verifyPassword } from "../crypto/password";
+import { parseSecret, secretHashes } from "../crypto/secrets";
+import { users } from "../db/schema";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { apiKeyLookupQuery, isExpired, recordApiKeyUse, toVerifiedKey } from "../services/apiKeys";
+import type { Actor } from "../services/audit";
+import {
+  assertNotThrottled,
+  clearUserFailures,
+  failureCountsQuery,
+  recordAuthFailure,
+  type FailureKeys,
+} from "../services/authFailures";
+import type { Principal } from "./principal";
+
+/** lastLoginAt is coalesced like lastUsed: Basic-password API calls must not write every time. */
+const LAST_LOGIN_GRANULARITY_MS = 60_000;
+
+export const WWW_AUTHENTICATE = 'Basic realm="keyward", charset="UTF-8"';
+
+/** The one refusal for bad credentials: it never says whether the user exists. */
+export function unauthorized(message = "Invalid credentials") {
+  return new ApiError("unauthorized", message, { "WWW-Authenticate": WWW_AUTHENTICATE });
+}
+
+export function clientAddress(c: Context<AppEnv>): string {
+  return c.req.header("cf-connecting-ip") ?? "unknown";
+}
+
+export function actorOf(c: Context<AppEnv>): Actor {
+  const principal = c.get("principal");
+  return {
+    id: principal?.user.id ?? null,
+    name: principal?.user.username ?? null,
+    ip: c.req.header("cf-connecting-ip") ?? null,
+    requestId: c.get("requestId"),
+  };
+}
+
+/** Runs bookkeeping after the response without holding it up. */
+export function defer(c: Context<AppEnv>, work: Promise<unknown> | null): void {
+  if (!work) return;
+  const logged = work.catch((err) => console.error("deferred write failed", err instanceof Error ? err.message : err));
+  try {
+    c.executionCtx.waitUntil(logged);
+  } catch {
+    // No ExecutionContext (e.g. app.request in a unit test): the promise still runs.
+  }
+}
+
+type Credentials =
+  | { kind: "password"; username: string; password: string }
+  | { kind: "api_key"; username: string | null; secret: string };
+
+/** Parses the Authorization header; malformed → 401 with no database read. */
+function parseAuthorization(header: string): Credentials {
+  const space = header.indexOf(" ");
+  const scheme = header.slice(0, space).toLowerCase();
+  const value = header.slice(space + 1).trim();
+  if (scheme === "basic") {
+    let decoded: string;
+    try {
+      decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(value), (ch) => ch.charCodeAt(0)));
+    } catch {
+      throw unauthorized("Malformed Basic credentials");
+    }
+    const colon = decoded.indexOf(":");
+    if (colon < 1) throw unauthorized("Malformed Basic credentials");
+    const username = decoded.slice(0, colon);
+    const password = decoded.slice(colon + 1);
+    if (password.startsWith("zak_")) {
+      if (parseSecret(password) !== "zak") throw unauthorized();
+      return { kind: "api_key", username, secret: password };
+    }
+    if (password.length === 0 || password.length > 1024) throw unauthorized();
+    return { kind: "password", username, password };
+  }
+  if (scheme === "bearer") {
+    if (parseSecret(value) !== "zak") throw unauthorized("Invalid bearer token");
+    return { kind: "api_key", username: null, secret: value };
+  }
+  throw unauthorized("Unsupported authorization scheme");
+}
+
+async function authenticateApiKey(c: Context<AppEnv>, creds: Extract<Credentials, { kind: "api_key" }>) {
+  const db = c.get("db");
+  const keys: FailureKeys = { client: clientAddress(c) };
+  const config = c.get("config");
+  const hashes = await secretHashes(creds.secret, config.peppers);
+  // Hot path: the key+owner lookup and the client's failure counter in one D1 round trip.
+  const [rows, counters] = await db.batch([apiKeyLookupQuery(db, hashes), failureCountsQuery(db, keys)]);
+  const verified = toVerifiedKey(rows[0], hashes, config);
+  assertNotThrottled(counters, keys);
+  const valid =
+    verified &&
+    verified.user.enabled &&
+    !isExpired(verified.key) &&
+    (creds.username === null || creds.username === verified.user.username);
+  if (!valid) {
+    await recordAuthFailure(db, actorOf(c), keys, { method: "api_key", username: creds.username });
+    throw unauthorized();
+  }
+  defer(c, recordApiKeyUse(db, verified));
+  return { user: verified.user, method: "api_key", apiKey: { id: verified.key.id, scopes: verified.key.scopes } } satisfies Principal;
+}
+
+async function authenticatePassword(c: Context<AppEnv>, creds: Extract<Credentials, { kind: "password" }>) {
+  const db = c.get("db");
+  const config = c.get("config");
+  const keys: FailureKeys = { client: clientAddress(c), user: creds.username.toLowerCase() };
+  const [found, counters] = await db.batch([
+    db.select().from(users).where(eq(users.username, creds.username)),
+    failureCountsQuery(db, keys),
+  ]);
+  const user = found[0];
+  // Checked before the KDF so a throttled guesser cannot make us burn CPU.
+  assertNotThrottled(counters, keys);
+  let ok = false;
+  if (user?.passwordHash) ok = verifyPassword(creds.password, user.passwordHash);
+  else burnPasswordCheck(creds.password, config.passwordParams);
+  if (!user || !ok || !user.enabled) {
+    await recordAuthFailure(db, actorOf(c), keys, { method: "password", username: creds.username });
+    throw unauthorized();
+  }
+  const now = new Date();
+  const set: Partial<typeof users.$inferInsert> = {};
+  if (!user.lastLoginAt || now.getTime() - user.lastLoginAt.getTime() >= LAST_LOGIN_GRANULARITY_MS) set.lastLoginAt = now;
+  if (needsRehash(user.passwordHash!, config.passwordParams)) {
+    set.passwordHash = hashPassword(creds.password, config.passwordParams);
+  }
+  if (Object.keys(set).length > 0) defer(c, db.update(users).set(set).where(eq(users.id, user.id)));
+  if (counters.some((r) => r.key === `user:${keys.user}`)) defer(c, clearUserFailures(db, keys.user!));
+  return { user, method: "password" } satisfies Principal;
+}
+
+/** Resolves the caller from the Authorization header (if any) into c.var.principal. */
+export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
+  const header = c.req.header("authorization");
+  if (header) {
+    const creds = parseAuthorization(header);
+    const principal =
+      creds.kind === "api_key" ? await authenticateApiKey(c, creds) : await authenticatePassword(c, creds);
+    c.set("principal", principal);
+  }
+  await next();
+});
+
+/** Requires a signed-in caller. */
+export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
+  if (!c.get("principal")) throw unauthorized("Authentication required");
+  await next();
+});
+
+/** Requires a signed-in superuser. */
+export const requireSuperuser = createMiddleware<AppEnv>(async (c, next) => {
+  const principal = c.get("principal");
+  if (!principal) throw unauthorized("Authentication required");
+  if (!principal.user.superuser) throw new ApiError("forbidden", "Superuser rights required");
+  await next();
+});
+
+/** The signed-in user; only valid behind requireUser. */
+export function currentUser(c: Context<AppEnv>) {
+  const principal = c.get("principal");
+  if (!principal) throw unauthorized("Authentication required");
+  return principal;
+}

@@ -1,0 +1,230 @@
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/*
+ * The data model for the whole of SPEC, so later surfaces add behaviour, not breaking
+ * migrations. Times are unix milliseconds. Secrets are never stored: only
+ * HMAC-SHA-256(pepper, secret) in `secretHash`, with the pepper's version beside it.
+ */
+
+const createdAt = () => integer("created_at", { mode: "timestamp_ms" }).notNull();
+
+export const users = sqliteTable("users", {
+  id: text("id").primaryKey(),
+  username: text("username").notNull().unique(),
+  email: text("email"),
+  // PHC-style string that records the KDF and its parameters (see crypto/password.ts).
+  passwordHash: text("password_hash"),
+  enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+  superuser: integer("superuser", { mode: "boolean" }).notNull().default(false),
+  createdAt: createdAt(),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" }),
+  lastLoginAt: integer("last_login_at", { mode: "timestamp_ms" }),
+});
+
+/** Personal API keys: zot keys, Kallithea's built-in key and its extra keys. */
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    // "zot" (label + scopes), "builtin" (Kallithea's one per user), "extra" (Kallithea's others)
+    kind: text("kind", { enum: ["zot", "builtin", "extra"] }).notNull(),
+    label: text("label").notNull(),
+    secretHash: text("secret_hash").notNull(),
+    pepperVersion: integer("pepper_version").notNull(),
+    // JSON array of repository globs; null = the owner's full rights
+    scopes: text("scopes", { mode: "json" }).$type<string[] | null>(),
+    creatorUa: text("creator_ua"),
+    generatedBy: text("generated_by").notNull().default("manual"),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
+    lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    uniqueIndex("api_keys_secret_hash").on(t.secretHash),
+    index("api_keys_user").on(t.userId, t.createdAt),
+    index("api_keys_expires").on(t.expiresAt).where(sql`expires_at IS NOT NULL`),
+  ],
+);
+
+/** Grants of read/write/admin on a repository name or glob. */
+export const repositoryPermissions = sqliteTable(
+  "repository_permissions",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    pattern: text("pattern").notNull(),
+    role: text("role", { enum: ["read", "write", "admin"] }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.pattern] })],
+);
+
+/** Repositories (names or globs) anyone may pull. */
+export const publicRepositories = sqliteTable("public_repositories", {
+  pattern: text("pattern").primaryKey(),
+  createdAt: createdAt(),
+});
+
+export const registries = sqliteTable("registries", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  // The `service` its registry server sends to /v2/auth (the JWT `aud`).
+  hostname: text("hostname").notNull().unique(),
+  ownerId: text("owner_id").references(() => users.id, { onDelete: "set null" }),
+  createdAt: createdAt(),
+  createdBy: text("created_by").notNull(),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" }),
+  updatedBy: text("updated_by"),
+});
+
+/** IONOS-style per-registry access tokens. */
+export const registryTokens = sqliteTable(
+  "registry_tokens",
+  {
+    id: text("id").primaryKey(),
+    registryId: text("registry_id")
+      .notNull()
+      .references(() => registries.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    secretHash: text("secret_hash").notNull(),
+    pepperVersion: integer("pepper_version").notNull(),
+    scopes: text("scopes", { mode: "json" })
+      .$type<{ type: string; name: string; actions: string[] }[]>()
+      .notNull(),
+    status: text("status", { enum: ["enabled", "disabled"] }).notNull(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
+    createdAt: createdAt(),
+    createdBy: text("created_by").notNull(),
+    createdByUserId: text("created_by_user_id").notNull(),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }),
+    updatedBy: text("updated_by"),
+    updatedByUserId: text("updated_by_user_id"),
+    lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    uniqueIndex("registry_tokens_secret_hash").on(t.secretHash),
+    uniqueIndex("registry_tokens_registry_name").on(t.registryId, t.name),
+    index("registry_tokens_expires").on(t.expiresAt).where(sql`expires_at IS NOT NULL`),
+  ],
+);
+
+/** Quay-style service keys, including keyward's own token-signing keys (service "keyward"). */
+export const serviceKeys = sqliteTable(
+  "service_keys",
+  {
+    kid: text("kid").primaryKey(),
+    service: text("service").notNull(),
+    name: text("name"),
+    alg: text("alg").notNull(),
+    jwk: text("jwk", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
+    rotationDurationSeconds: integer("rotation_duration_s"),
+    approvalType: text("approval_type"),
+    approver: text("approver"),
+    approvedAt: integer("approved_at", { mode: "timestamp_ms" }),
+    approvalNotes: text("approval_notes"),
+    // Only for keyward's own keys: AES-GCM envelope of the PKCS#8 private key, and the leaf
+    // certificate (DER, base64) signed by the token CA.
+    privateKeyEnc: text("private_key_enc"),
+    certificate: text("certificate"),
+    flaggedAt: integer("flagged_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    index("service_keys_service").on(t.service, t.createdAt),
+    index("service_keys_expires").on(t.expiresAt).where(sql`expires_at IS NOT NULL`),
+    index("service_keys_unapproved").on(t.createdAt).where(sql`approved_at IS NULL`),
+  ],
+);
+
+/** keyward's long-lived token CA that certifies each signing key. */
+export const tokenAuthorities = sqliteTable("token_authorities", {
+  id: text("id").primaryKey(),
+  certificatePem: text("certificate_pem").notNull(),
+  privateKeyEnc: text("private_key_enc").notNull(),
+  createdAt: createdAt(),
+  expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+});
+
+/** Console / Quay API v1 sessions; the cookie carries the secret, the row its hash. */
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    idHash: text("id_hash").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    csrfToken: text("csrf_token").notNull(),
+    createdAt: createdAt(),
+    signedInAt: integer("signed_in_at", { mode: "timestamp_ms" }),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [index("sessions_expires").on(t.expiresAt)],
+);
+
+/** `krf_` refresh tokens from POST /v2/auth, bound to a user and a service. */
+export const refreshTokens = sqliteTable(
+  "refresh_tokens",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    service: text("service").notNull(),
+    clientId: text("client_id"),
+    secretHash: text("secret_hash").notNull(),
+    pepperVersion: integer("pepper_version").notNull(),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    uniqueIndex("refresh_tokens_secret_hash").on(t.secretHash),
+    index("refresh_tokens_user").on(t.userId),
+    index("refresh_tokens_expires").on(t.expiresAt),
+  ],
+);
+
+/** Append-only record of who did what; never holds a secret. */
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+    kind: text("kind").notNull(),
+    actorId: text("actor_id"),
+    actorName: text("actor_name"),
+    // The user whose credential or account the entry concerns (for per-user reading).
+    subjectUserId: text("subject_user_id"),
+    targetType: text("target_type"),
+    targetId: text("target_id"),
+    ip: text("ip"),
+    requestId: text("request_id"),
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [
+    index("audit_log_at").on(t.at),
+    index("audit_log_subject").on(t.subjectUserId, t.id),
+  ],
+);
+
+/** Failed-authentication counters per username or client address (fixed windows). */
+export const authFailures = sqliteTable(
+  "auth_failures",
+  {
+    key: text("key").primaryKey(),
+    windowStart: integer("window_start", { mode: "timestamp_ms" }).notNull(),
+    count: integer("count").notNull(),
+  },
+  (t) => [index("auth_failures_window").on(t.windowStart)],
+);
+
+export type User = typeof users.$inferSelect;
+export type ApiKey = typeof apiKeys.$inferSelect;
+export type AuditEntry = typeof auditLog.$inferSelect;

@@ -1,0 +1,34 @@
+import type { Principal } from "./auth/principal";
+import type { Config } from "./config";
+import type { Db } from "./db/client";
+
+/** Bindings: wrangler.toml [vars], Worker secrets, and D1. */
+export interface Env {
+  DB: D1Database;
+  /** "production" (wrangler.toml), "development" (npm start), "test" (vitest). */
+  KEYWARD_ENV?: string;
+  KEYWARD_ISSUER?: string;
+  KEYWARD_TOKEN_TTL_SECONDS?: string;
+  KEYWARD_DEFAULT_SERVICE?: string;
+  KEYWARD_API_KEY_RETENTION_DAYS?: string;
+  KEYWARD_AUDIT_RETENTION_DAYS?: string;
+  // Secrets
+  KEYWARD_PEPPER?: string;
+  KEYWARD_PEPPER_VERSION?: string;
+  KEYWARD_PEPPER_PREVIOUS?: string;
+  KEYWARD_KEK?: string;
+  KEYWARD_ADMIN_USER?: string;
+  KEYWARD_ADMIN_PASSWORD?: string;
+}
+
+export interface Variables {
+  config: Config;
+  db: Db;
+  requestId: string;
+  principal: Principal | null;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: Variables;
+}

@@ -1,0 +1,35 @@
+/** The closed set of error codes keyward answers with, and their HTTP status. */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  validation_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal: 500,
+  misconfigured: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class ApiError extends Error {
+  readonly status: (typeof ERROR_STATUS)[ErrorCode];
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Extra response headers, e.g. WWW-Authenticate or Retry-After. */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+export const badRequest = (message: string) => new ApiError("bad_request", message);
+export const notFound = (message = "Not found") => new ApiError("not_found", message);
+export const forbidden = (message = "You are not allowed to do this") => new ApiError("forbidden", message);
+export const conflict = (message: string) => new ApiError("conflict", message);

@@ -1,0 +1,20 @@
+import { createApp } from "./app";
+import type { Env } from "./env";
+import { runScheduled } from "./jobs";
+import { openApiDocument } from "./routes/openapi";
+import { quayRouter } from "./routes/quay";
+import { zotApiKeyRouter } from "./routes/zot";
+
+const app = createApp()
+  .route("/v2/_zot/ext/apikey", zotApiKeyRouter())
+  .route("/zot/auth/apikey", zotApiKeyRouter())
+  .route("/", quayRouter());
+
+openApiDocument(app);
+
+export default {
+  fetch: app.fetch,
+  async scheduled(controller, env) {
+    await runScheduled(controller, env);
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,39 @@
+import { loadConfig } from "../config";
+import { createDb } from "../db/client";
+import type { Env } from "../env";
+import { auditInsert, SYSTEM_ACTOR } from "../services/audit";
+import type { Job, JobResult } from "./context";
+import { sweepAuthFailures, trimAuditLog } from "./housekeeping";
+import { sweepExpiredApiKeys } from "./sweepExpiredApiKeys";
+
+/**
+ * Cron expression → the jobs it runs. These keys and wrangler.toml's [triggers] crons stay
+ * identical (a test checks it).
+ */
+export const CRON_JOBS: Record<string, Record<string, Job>> = {
+  "*/10 * * * *": { sweepExpiredApiKeys, sweepAuthFailures },
+  "17 3 * * *": { trimAuditLog },
+};
+
+/** The Worker's scheduled() handler: dispatch only. */
+export async function runScheduled(controller: ScheduledController, env: Env): Promise<Record<string, JobResult>> {
+  const jobs = CRON_JOBS[controller.cron];
+  if (!jobs) {
+    console.error(`no jobs for cron "${controller.cron}"`);
+    return {};
+  }
+  const config = await loadConfig(env);
+  const db = createDb(env.DB);
+  const now = new Date(controller.scheduledTime || Date.now());
+  const results: Record<string, JobResult> = {};
+  for (const [name, job] of Object.entries(jobs)) {
+    results[name] = await job({ db, config, now });
+    await auditInsert(db, SYSTEM_ACTOR, {
+      kind: "job.run",
+      targetType: "job",
+      targetId: name,
+      metadata: { cron: controller.cron, ...results[name] },
+    });
+  }
+  return results;
+}

@@ -1,0 +1,74 @@
+import { z } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+
+/** Key APIs take at most 8 KiB (SPEC §4.1, §5). */
+export const KEY_API_MAX_BODY = 8 * 1024;
+
+export const keyApiBodyLimit = bodyLimit({
+  maxSize: KEY_API_MAX_BODY,
+  onError: () => {
+    throw new ApiError("payload_too_large", `Request body is larger than ${KEY_API_MAX_BODY} bytes`);
+  },
+});
+
+/**
+ * zot's documented curl (`curl -X POST … -d '{…}'`) sends JSON as form-encoded. zot decodes
+ * the body as JSON whatever the Content-Type, so this surface does too.
+ */
+export const bodyIsJson = createMiddleware<AppEnv>(async (c, next) => {
+  const type = c.req.header("content-type");
+  if (!type || type.startsWith("application/x-www-form-urlencoded") || type.startsWith("text/plain")) {
+    const headers = new Headers(c.req.raw.headers);
+    headers.set("content-type", "application/json");
+    c.req.raw = new Request(c.req.raw, { headers });
+  }
+  await next();
+});
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "validation_failed" }),
+      message: z.string(),
+      requestId: z.string(),
+      fields: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    }),
+  })
+  .openapi("Error");
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { "application/json": { schema: ErrorSchema } },
+});
+
+/** The error responses every authenticated JSON route can give. */
+export const standardErrors = {
+  400: errorResponse("Invalid input"),
+  401: errorResponse("Missing or invalid credentials"),
+  403: errorResponse("Not allowed"),
+  413: errorResponse("Body too large"),
+  429: errorResponse("Too many failed sign-in attempts"),
+} as const;
+
+export const notFoundError = { 404: errorResponse("Not found") } as const;
+export const conflictError = { 409: errorResponse("Already exists") } as const;
+
+export const basicOrBearer: Record<string, string[]>[] = [{ basicAuth: [] }, { bearerAuth: [] }];
+
+export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
+  return { required: true, description, content: { "application/json": { schema } } };
+}
+
+export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/** A repository name or glob, as registries name them (`team/app`, `team/*`, `*`). */
+export const RepositoryGlob = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[a-z0-9*]+(?:(?:[._/-]|__|[-]+)[a-z0-9*]+)*$|^\*$/, "must be a repository name or glob like team/app or team/*");

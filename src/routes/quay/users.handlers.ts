@@ -1,0 +1,42 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { actorOf, currentUser } from "../../auth/authenticate";
+import type { AppEnv } from "../../env";
+import { createUser, deleteUser, getUser, listUsers, updateUser, userView } from "../../services/users";
+import type {
+  createUserRoute,
+  currentUserRoute,
+  deleteUserRoute,
+  getUserRoute,
+  listUsersRoute,
+  updateUserRoute,
+} from "./users.routes";
+
+export const list: RouteHandler<typeof listUsersRoute, AppEnv> = async (c) => {
+  const users = await listUsers(c.get("db"));
+  return c.json({ users: users.map(userView) }, 200);
+};
+
+export const create: RouteHandler<typeof createUserRoute, AppEnv> = async (c) => {
+  const { user, generatedPassword } = await createUser(c.get("db"), c.get("config"), actorOf(c), c.req.valid("json"));
+  return c.json({ ...userView(user), ...(generatedPassword ? { password: generatedPassword } : {}) }, 200);
+};
+
+export const get: RouteHandler<typeof getUserRoute, AppEnv> = async (c) => {
+  const user = await getUser(c.get("db"), c.req.valid("param").username);
+  return c.json(userView(user), 200);
+};
+
+export const update: RouteHandler<typeof updateUserRoute, AppEnv> = async (c) => {
+  const user = await updateUser(c.get("db"), c.get("config"), actorOf(c), c.req.valid("param").username, c.req.valid("json"));
+  return c.json(userView(user), 200);
+};
+
+export const remove: RouteHandler<typeof deleteUserRoute, AppEnv> = async (c) => {
+  await deleteUser(c.get("db"), actorOf(c), c.req.valid("param").username);
+  return c.body(null, 204);
+};
+
+export const me: RouteHandler<typeof currentUserRoute, AppEnv> = async (c) => {
+  const principal = currentUser(c);
+  return c.json({ ...userView(principal.user), anonymous: false, authenticated_by: principal.method }, 200);
+};

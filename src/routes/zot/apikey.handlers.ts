@@ -1,0 +1,45 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { actorOf, currentUser } from "../../auth/authenticate";
+import type { ApiKey } from "../../db/schema";
+import type { AppEnv } from "../../env";
+import { createApiKey, isExpired, listApiKeys, revokeApiKey } from "../../services/apiKeys";
+import type { createApiKeyRoute, listApiKeysRoute, revokeApiKeyRoute } from "./apikey.routes";
+
+/** zot's APIKeyDetails; absent times are null (Go's time.Time reads null as the zero time). */
+function apiKeyDetails(key: ApiKey) {
+  return {
+    uuid: key.id,
+    label: key.label,
+    scopes: key.scopes ?? [],
+    createdAt: key.createdAt.toISOString(),
+    expirationDate: key.expiresAt?.toISOString() ?? null,
+    isExpired: isExpired(key),
+    lastUsed: key.lastUsedAt?.toISOString() ?? null,
+    creatorUa: key.creatorUa ?? "",
+    generatedBy: key.generatedBy,
+    kind: key.kind,
+  };
+}
+
+export const create: RouteHandler<typeof createApiKeyRoute, AppEnv> = async (c) => {
+  const body = c.req.valid("json");
+  const { user } = currentUser(c);
+  const { key, secret } = await createApiKey(c.get("db"), c.get("config"), actorOf(c), user, {
+    label: body.label,
+    scopes: body.scopes,
+    expiresAt: body.expirationDate ? new Date(body.expirationDate) : null,
+    creatorUa: c.req.header("user-agent")?.slice(0, 256) ?? null,
+  });
+  return c.json({ ...apiKeyDetails(key), apiKey: secret }, 201);
+};
+
+export const list: RouteHandler<typeof listApiKeysRoute, AppEnv> = async (c) => {
+  const keys = await listApiKeys(c.get("db"), currentUser(c).user);
+  return c.json({ apiKeys: keys.map(apiKeyDetails) }, 200);
+};
+
+export const revoke: RouteHandler<typeof revokeApiKeyRoute, AppEnv> = async (c) => {
+  const { id } = c.req.valid("query");
+  await revokeApiKey(c.get("db"), actorOf(c), currentUser(c).user, id);
+  return c.body(null, 200);
+};

@@ -1,0 +1,56 @@
+import { and, desc, eq, lt } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { auditLog, type AuditEntry } from "../db/schema";
+
+/** Who did it, from where: taken from the request once and passed to services. */
+export interface Actor {
+  id: string | null;
+  name: string | null;
+  ip: string | null;
+  requestId: string | null;
+}
+
+export const SYSTEM_ACTOR: Actor = { id: null, name: "keyward", ip: null, requestId: null };
+
+export interface AuditEvent {
+  kind: string;
+  subjectUserId?: string | null;
+  targetType?: string;
+  targetId?: string;
+  /** Never a secret: ids, labels, counts. */
+  metadata?: Record<string, unknown>;
+}
+
+/** The insert statement for one audit entry, to put in the same db.batch as the change. */
+export function auditInsert(db: Db, actor: Actor, event: AuditEvent, at = new Date()) {
+  return db.insert(auditLog).values({
+    at,
+    kind: event.kind,
+    actorId: actor.id,
+    actorName: actor.name,
+    subjectUserId: event.subjectUserId ?? null,
+    targetType: event.targetType ?? null,
+    targetId: event.targetId ?? null,
+    ip: actor.ip,
+    requestId: actor.requestId,
+    metadata: event.metadata ?? {},
+  });
+}
+
+/** Newest first, keyset-paginated by id (stable under concurrent inserts). */
+export async function listAuditEntries(
+  db: Db,
+  options: { limit: number; before?: number; subjectUserId?: string },
+): Promise<{ entries: AuditEntry[]; nextBefore: number | null }> {
+  const conditions = [];
+  if (options.before !== undefined) conditions.push(lt(auditLog.id, options.before));
+  if (options.subjectUserId) conditions.push(eq(auditLog.subjectUserId, options.subjectUserId));
+  const rows = await db
+    .select()
+    .from(auditLog)
+    .where(and(...conditions))
+    .orderBy(desc(auditLog.id))
+    .limit(options.limit + 1);
+  const entries = rows.slice(0, options.limit);
+  return { entries, nextBefore: rows.length > options.limit ? entries.at(-1)!.id : null };
+}

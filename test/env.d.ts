@@ -1,0 +1,14 @@
+import type { D1Migration } from "cloudflare:test";
+import type { Env as KeywardEnv } from "../src/env";
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends KeywardEnv {
+      TEST_MIGRATIONS: D1Migration[];
+      TEST_WRANGLER_CRONS: string[];
+    }
+    interface GlobalProps {
+      mainModule: typeof import("../src/index");
+    }
+  }
+}
