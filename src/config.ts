@@ -9,7 +9,6 @@ import { importPepper, type Pepper } from "./crypto/secrets";
 export const DEV_DEFAULTS = {
   KEYWARD_PEPPER: "dev-only-pepper-NOT-FOR-PRODUCTION-0123456789abcdef",
   KEYWARD_KEK: "dev-only-kek-NOT-FOR-PRODUCTION-0123456789abcdef",
-  KEYWARD_ADMIN_USER: "admin",
   KEYWARD_ADMIN_PASSWORD: "keyward-dev-password",
 } as const;
 
@@ -104,7 +103,7 @@ async function buildConfig(env: Env): Promise<Config> {
     // than a deployed Worker); every other environment uses OWASP's minimum or more.
     passwordParams: environment === "test" ? TEST_PASSWORD_PARAMS : PASSWORD_PARAMS,
     admin: {
-      username: secret(env, "KEYWARD_ADMIN_USER", environment),
+      username: env.KEYWARD_ADMIN_USER || "admin",
       password: secret(env, "KEYWARD_ADMIN_PASSWORD", environment),
     },
   };

@@ -3,6 +3,8 @@ import type { Db } from "../db/client";
 
 export interface JobContext {
   db: Db;
+  /** Raw D1, for set-based SQL that Drizzle's batch cannot carry. */
+  d1: D1Database;
   config: Config;
   now: Date;
 }

@@ -1,4 +1,3 @@
-import { sql } from "drizzle-orm";
 import { sweepStaleFailures } from "../services/authFailures";
 import { BATCH_ROWS, MAX_BATCHES, type JobContext, type JobResult } from "./context";
 
@@ -9,14 +8,13 @@ export async function sweepAuthFailures({ db, now }: JobContext): Promise<JobRes
 }
 
 /** Audit entries older than the retention window, oldest first, through the index on `at`. */
-export async function trimAuditLog({ db, config, now }: JobContext): Promise<JobResult> {
-  const cutoff = now.getTime() - config.auditRetentionMs;
+export async function trimAuditLog({ d1, config, now }: JobContext): Promise<JobResult> {
+  const trim = d1
+    .prepare(`DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY at LIMIT ${BATCH_ROWS})`)
+    .bind(now.getTime() - config.auditRetentionMs);
   let deleted = 0;
   for (let i = 0; i < MAX_BATCHES; i++) {
-    const result = await db.run(
-      sql`DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ${cutoff} ORDER BY at LIMIT ${BATCH_ROWS})`,
-    );
-    const changes = result.meta.changes ?? 0;
+    const changes = (await trim.run()).meta.changes ?? 0;
     deleted += changes;
     if (changes < BATCH_ROWS) break;
   }

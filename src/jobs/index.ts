@@ -27,7 +27,7 @@ export async function runScheduled(controller: ScheduledController, env: Env): P
   const now = new Date(controller.scheduledTime || Date.now());
   const results: Record<string, JobResult> = {};
   for (const [name, job] of Object.entries(jobs)) {
-    results[name] = await job({ db, config, now });
+    results[name] = await job({ db, d1: env.DB, config, now });
     await auditInsert(db, SYSTEM_ACTOR, {
       kind: "job.run",
       targetType: "job",

@@ -33,17 +33,21 @@ export function failureCountsQuery(db: Db, keys: FailureKeys) {
     .where(inArray(authFailures.key, keysOf(keys).map((k) => k.key)));
 }
 
-/** Throws 429 (with Retry-After) when a counter in its current window is at its limit. */
+/**
+ * Throws 429 (with Retry-After) when a counter in its current window has reached its limit
+ * (`before` an attempt) or gone past it (after counting a failure).
+ */
 export function assertNotThrottled(
   rows: { key: string; windowStart: Date; count: number }[],
   keys: FailureKeys,
+  when: "before" | "after",
   now = Date.now(),
 ): void {
   for (const { key, limit } of keysOf(keys)) {
     const row = rows.find((r) => r.key === key);
     if (!row) continue;
     const windowEnd = row.windowStart.getTime() + FAILURE_WINDOW_MS;
-    if (windowEnd > now && row.count >= limit) {
+    if (windowEnd > now && (when === "before" ? row.count >= limit : row.count > limit)) {
       const retryAfter = Math.ceil((windowEnd - now) / 1000);
       throw new ApiError("rate_limited", "Too many failed sign-in attempts; try again later", {
         "Retry-After": String(retryAfter),
@@ -52,13 +56,16 @@ export function assertNotThrottled(
   }
 }
 
-/** Counts one failure for each key and records it in the audit log, in one batch. */
+/**
+ * Counts one failure for each key and records it in the audit log, in one batch. Returns the
+ * counters as they now stand, so the caller can answer 429 instead of 401 once over the limit.
+ */
 export async function recordAuthFailure(
   db: Db,
   actor: Actor,
   keys: FailureKeys,
   metadata: Record<string, unknown>,
-): Promise<void> {
+): Promise<{ key: string; windowStart: Date; count: number }[]> {
   const now = Date.now();
   const stale = now - FAILURE_WINDOW_MS;
   const upserts = keysOf(keys).map(({ key }) =>
@@ -71,14 +78,18 @@ export async function recordAuthFailure(
           count: sql`CASE WHEN ${authFailures.windowStart} <= ${stale} THEN 1 ELSE ${authFailures.count} + 1 END`,
           windowStart: sql`CASE WHEN ${authFailures.windowStart} <= ${stale} THEN ${now} ELSE ${authFailures.windowStart} END`,
         },
-      }),
+      })
+      .returning(),
   );
-  await db.batch([
+  const [first, second] = await db.batch([
     upserts[0]!,
     ...upserts.slice(1),
     auditInsert(db, actor, { kind: "auth.failed", targetType: "user", targetId: keys.user, metadata }),
   ]);
+  return [...(first as AuthFailure[]), ...(upserts.length > 1 ? (second as AuthFailure[]) : [])];
 }
+
+type AuthFailure = typeof authFailures.$inferSelect;
 
 export function clearUserFailures(db: Db, username: string) {
   return db.delete(authFailures).where(inArray(authFailures.key, [`user:${username}`]));

@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { call, json } from "./helpers";
+
+describe("OpenAPI document", () => {
+  it("describes every route from the same schemas that validate input", async () => {
+    const doc = await json(await call("/openapi.json"), 200);
+    expect(doc.openapi).toBe("3.1.0");
+    for (const path of [
+      "/v2/_zot/ext/apikey",
+      "/zot/auth/apikey",
+      "/api/v1/superuser/users",
+      "/api/v1/superuser/users/{username}",
+      "/api/v1/user",
+      "/api/v1/superuser/logs",
+    ]) {
+      expect(Object.keys(doc.paths)).toContain(path);
+    }
+    const create = doc.paths["/v2/_zot/ext/apikey"].post;
+    const schema = create.requestBody.content["application/json"].schema;
+    expect(JSON.stringify(doc.components.schemas.CreateApiKey ?? schema)).toContain("expirationDate");
+    expect(create.responses["201"]).toBeDefined();
+    expect(doc.components.securitySchemes.basicAuth.scheme).toBe("basic");
+  });
+
+  it("answers unknown routes with a JSON 404", async () => {
+    const response = await call("/nope");
+    expect(response.headers.get("content-type")).toContain("application/json");
+    expect((await json(response, 404)).error.code).toBe("not_found");
+  });
+
+  it("marks responses uncacheable", async () => {
+    const response = await call("/api/v1/user/");
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+});
