@@ -1,6 +1,7 @@
 import type { Env } from "./env";
 import { PASSWORD_PARAMS, type PasswordParams } from "./crypto/password";
 import { importPepper, type Pepper } from "./crypto/secrets";
+import { USERNAME_PATTERN } from "./services/users";
 
 /**
  * Dev-only defaults so a fresh clone runs with `npm start` and no secret step.
@@ -66,6 +67,11 @@ function secret(env: Env, name: SecretName, environment: Config["environment"]):
   return value;
 }
 
+function adminUsername(name: string): string {
+  if (!USERNAME_PATTERN.test(name)) throw new ConfigError("KEYWARD_ADMIN_USER is not a valid username");
+  return name;
+}
+
 function positiveInt(raw: string | undefined, fallback: number, name: string): number {
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
@@ -103,7 +109,7 @@ async function buildConfig(env: Env): Promise<Config> {
     // than a deployed Worker); every other environment uses OWASP's minimum or more.
     passwordParams: environment === "test" ? TEST_PASSWORD_PARAMS : PASSWORD_PARAMS,
     admin: {
-      username: env.KEYWARD_ADMIN_USER || "admin",
+      username: adminUsername(env.KEYWARD_ADMIN_USER || "admin"),
       password: secret(env, "KEYWARD_ADMIN_PASSWORD", environment),
     },
   };

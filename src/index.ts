@@ -1,6 +1,7 @@
 import { createApp } from "./app";
 import type { Env } from "./env";
 import { runScheduled } from "./jobs";
+import { healthRouter } from "./routes/health";
 import { openApiDocument } from "./routes/openapi";
 import { quayRouter } from "./routes/quay";
 import { zotApiKeyRouter } from "./routes/zot";
@@ -8,7 +9,8 @@ import { zotApiKeyRouter } from "./routes/zot";
 const app = createApp()
   .route("/v2/_zot/ext/apikey", zotApiKeyRouter())
   .route("/zot/auth/apikey", zotApiKeyRouter())
-  .route("/", quayRouter());
+  .route("/", quayRouter())
+  .route("/", healthRouter());
 
 openApiDocument(app);
 

@@ -34,3 +34,10 @@ describe("OpenAPI document", () => {
     expect(response.headers.get("x-content-type-options")).toBe("nosniff");
   });
 });
+
+describe("health", () => {
+  it("answers liveness and readiness", async () => {
+    expect(await json(await call("/healthz"), 200)).toEqual({ status: "ok" });
+    expect(await json(await call("/readyz"), 200)).toEqual({ status: "ok" });
+  });
+});
