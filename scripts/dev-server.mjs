@@ -53,5 +53,5 @@ export async function startKeyward() {
     } catch {}
     rmSync(state, { recursive: true, force: true });
   }
-  return { url, stop };
+  return { url, state, stop };
 }
