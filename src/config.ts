@@ -1,5 +1,7 @@
 import type { Env } from "./env";
 import { PASSWORD_PARAMS, type PasswordParams } from "./crypto/password";
+import { deriveKek } from "./crypto/envelope";
+import { KEY_ALGORITHMS, type KeyAlgorithm } from "./crypto/keys";
 import { importPepper, type Pepper } from "./crypto/secrets";
 import { USERNAME_PATTERN } from "./services/users";
 
@@ -25,7 +27,12 @@ export interface Config {
   apiKeyRetentionMs: number;
   auditRetentionMs: number;
   peppers: { current: Pepper; previous: Pepper | null };
-  kek: string;
+  /** AES-GCM key for private keys at rest, derived from KEYWARD_KEK. */
+  kek: CryptoKey;
+  /** `aud` that JWTs sent to the keyserver must carry (Quay: the server hostname). */
+  audience: string;
+  /** Algorithm of keyward's own token-signing keys. */
+  signingAlgorithm: KeyAlgorithm;
   passwordParams: PasswordParams;
   admin: { username: string; password: string };
 }
@@ -67,6 +74,14 @@ function secret(env: Env, name: SecretName, environment: Config["environment"]):
   return value;
 }
 
+function signingAlgorithm(value: string | undefined): KeyAlgorithm {
+  if (!value) return "ES256";
+  if (!(KEY_ALGORITHMS as readonly string[]).includes(value)) {
+    throw new ConfigError(`KEYWARD_SIGNING_ALG must be one of ${KEY_ALGORITHMS.join(", ")}`);
+  }
+  return value as KeyAlgorithm;
+}
+
 function adminUsername(name: string): string {
   if (!USERNAME_PATTERN.test(name)) throw new ConfigError("KEYWARD_ADMIN_USER is not a valid username");
   return name;
@@ -104,7 +119,9 @@ async function buildConfig(env: Env): Promise<Config> {
     auditRetentionMs:
       positiveInt(env.KEYWARD_AUDIT_RETENTION_DAYS, 365, "KEYWARD_AUDIT_RETENTION_DAYS") * DAY_MS,
     peppers: { current, previous },
-    kek: secret(env, "KEYWARD_KEK", environment),
+    kek: await deriveKek(secret(env, "KEYWARD_KEK", environment)),
+    audience: env.KEYWARD_AUDIENCE || env.KEYWARD_ISSUER || "keyward",
+    signingAlgorithm: signingAlgorithm(env.KEYWARD_SIGNING_ALG),
     // Only the test suite may lower the KDF cost (workerd under vitest runs scrypt ~10x slower
     // than a deployed Worker); every other environment uses OWASP's minimum or more.
     passwordParams: environment === "test" ? TEST_PASSWORD_PARAMS : PASSWORD_PARAMS,

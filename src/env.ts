@@ -12,6 +12,8 @@ export interface Env {
   KEYWARD_DEFAULT_SERVICE?: string;
   KEYWARD_API_KEY_RETENTION_DAYS?: string;
   KEYWARD_AUDIT_RETENTION_DAYS?: string;
+  KEYWARD_AUDIENCE?: string;
+  KEYWARD_SIGNING_ALG?: string;
   // Secrets
   KEYWARD_PEPPER?: string;
   KEYWARD_PEPPER_VERSION?: string;

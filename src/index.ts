@@ -2,6 +2,7 @@ import { createApp } from "./app";
 import type { Env } from "./env";
 import { runScheduled } from "./jobs";
 import { healthRouter } from "./routes/health";
+import { keyserverRouter } from "./routes/keyserver";
 import { openApiDocument } from "./routes/openapi";
 import { quayRouter } from "./routes/quay";
 import { zotApiKeyRouter } from "./routes/zot";
@@ -10,7 +11,8 @@ const app = createApp()
   .route("/v2/_zot/ext/apikey", zotApiKeyRouter())
   .route("/zot/auth/apikey", zotApiKeyRouter())
   .route("/", quayRouter())
-  .route("/", healthRouter());
+  .route("/", healthRouter())
+  .route("/", keyserverRouter());
 
 openApiDocument(app);
 

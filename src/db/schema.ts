@@ -140,6 +140,9 @@ export const serviceKeys = sqliteTable(
     index("service_keys_service").on(t.service, t.createdAt),
     index("service_keys_expires").on(t.expiresAt).where(sql`expires_at IS NOT NULL`),
     index("service_keys_unapproved").on(t.createdAt).where(sql`approved_at IS NULL`),
+    index("service_keys_rotation_pending")
+      .on(t.createdAt)
+      .where(sql`rotation_duration_s IS NOT NULL AND flagged_at IS NULL`),
   ],
 );
 
@@ -228,3 +231,5 @@ export const authFailures = sqliteTable(
 export type User = typeof users.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
 export type AuditEntry = typeof auditLog.$inferSelect;
+export type ServiceKey = typeof serviceKeys.$inferSelect;
+export type TokenAuthority = typeof tokenAuthorities.$inferSelect;

@@ -4,6 +4,7 @@ import type { Env } from "../env";
 import { auditInsert, SYSTEM_ACTOR } from "../services/audit";
 import type { Job, JobResult } from "./context";
 import { sweepAuthFailures, trimAuditLog } from "./housekeeping";
+import { gcServiceKeys, rotateSigningKeys } from "./serviceKeys";
 import { sweepExpiredApiKeys } from "./sweepExpiredApiKeys";
 
 /**
@@ -11,8 +12,8 @@ import { sweepExpiredApiKeys } from "./sweepExpiredApiKeys";
  * identical (a test checks it).
  */
 export const CRON_JOBS: Record<string, Record<string, Job>> = {
-  "*/10 * * * *": { sweepExpiredApiKeys, sweepAuthFailures },
-  "17 3 * * *": { trimAuditLog },
+  "*/10 * * * *": { sweepExpiredApiKeys, sweepAuthFailures, gcServiceKeys },
+  "17 3 * * *": { rotateSigningKeys, trimAuditLog },
 };
 
 /** The Worker's scheduled() handler: dispatch only. */

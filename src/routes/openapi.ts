@@ -12,6 +12,12 @@ export function openApiDocument(app: App) {
     scheme: "bearer",
     description: "An API key (zak_…)",
   });
+  app.openAPIRegistry.registerComponent("securitySchemes", "serviceJwt", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "A JWT with iss = the service and aud = keyward's audience, signed by the key (or an approved key of the service)",
+  });
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",
     info: {

@@ -1,10 +1,12 @@
 import { createRouter } from "../../app";
 import * as logs from "./logs.handlers";
 import * as logRoutes from "./logs.routes";
+import * as keys from "./serviceKeys.handlers";
+import * as keyRoutes from "./serviceKeys.routes";
 import * as users from "./users.handlers";
 import * as userRoutes from "./users.routes";
 
-/** Quay API v1: user management, the caller, and the audit log. */
+/** Quay API v1: user management, the caller, the audit log and service keys. */
 export function quayRouter() {
   return createRouter()
     .openapi(userRoutes.listUsersRoute, users.list)
@@ -13,5 +15,11 @@ export function quayRouter() {
     .openapi(userRoutes.updateUserRoute, users.update)
     .openapi(userRoutes.deleteUserRoute, users.remove)
     .openapi(userRoutes.currentUserRoute, users.me)
-    .openapi(logRoutes.listLogsRoute, logs.list);
+    .openapi(logRoutes.listLogsRoute, logs.list)
+    .openapi(keyRoutes.listKeysRoute, keys.list)
+    .openapi(keyRoutes.createKeyRoute, keys.create)
+    .openapi(keyRoutes.getKeyRoute, keys.get)
+    .openapi(keyRoutes.updateKeyRoute, keys.update)
+    .openapi(keyRoutes.deleteKeyRoute, keys.remove)
+    .openapi(keyRoutes.approveKeyRoute, keys.approve);
 }

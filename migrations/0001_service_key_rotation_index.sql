@@ -1,0 +1,1 @@
+CREATE INDEX `service_keys_rotation_pending` ON `service_keys` (`created_at`) WHERE rotation_duration_s IS NOT NULL AND flagged_at IS NULL;

@@ -1,0 +1,78 @@
+import { rotateSigningKeysIfDue } from "../services/signingKeys";
+import { BATCH_ROWS, MAX_BATCHES, type JobContext, type JobResult } from "./context";
+
+const DAY_MS = 86_400_000;
+/** Quay's rules, which Quay itself only applied when other keys changed. */
+export const EXPIRED_KEY_GRACE_MS = 7 * DAY_MS;
+export const UNAPPROVED_KEY_TTL_MS = 1 * DAY_MS;
+
+/** Cron: a new keyward signing key ahead of the current one's end (old keys stay published). */
+export async function rotateSigningKeys({ db, config, now }: JobContext): Promise<JobResult> {
+  const created = await rotateSigningKeysIfDue(db, config, now);
+  return { created: created ? 1 : 0 };
+}
+
+/** Deletes `selection` rows in bounded batches, one audit entry per key, atomically per batch. */
+async function deleteKeysInBatches(d1: D1Database, selection: string, params: unknown[], reason: string, at: number) {
+  const audit = d1
+    .prepare(
+      `INSERT INTO audit_log (at, kind, actor_name, target_type, target_id, metadata)
+       SELECT ?${params.length + 1}, 'service_key.gc', 'keyward', 'service_key', kid,
+         json_object('service', service, 'reason', '${reason}')
+       FROM (${selection})`,
+    )
+    .bind(...params, at);
+  const remove = d1.prepare(`DELETE FROM service_keys WHERE kid IN (SELECT kid FROM (${selection}))`).bind(...params);
+  let deleted = 0;
+  for (let i = 0; i < MAX_BATCHES; i++) {
+    const [, result] = await d1.batch([audit, remove]);
+    const changes = result!.meta.changes ?? 0;
+    deleted += changes;
+    if (changes < BATCH_ROWS) break;
+  }
+  return deleted;
+}
+
+/**
+ * Cron: expired keys go 7 days after expiry, unapproved keys 1 day after creation, and keys
+ * past their rotation_duration are flagged once in the audit log. Each selection goes through
+ * a partial index, so a run costs O(rows it acts on).
+ */
+export async function gcServiceKeys({ d1, now }: JobContext): Promise<JobResult> {
+  const at = now.getTime();
+  const expired = await deleteKeysInBatches(
+    d1,
+    `SELECT kid, service FROM service_keys WHERE expires_at < ?1 ORDER BY expires_at LIMIT ${BATCH_ROWS}`,
+    [at - EXPIRED_KEY_GRACE_MS],
+    "expired",
+    at,
+  );
+  const unapproved = await deleteKeysInBatches(
+    d1,
+    `SELECT kid, service FROM service_keys WHERE approved_at IS NULL AND created_at < ?1 ORDER BY created_at LIMIT ${BATCH_ROWS}`,
+    [at - UNAPPROVED_KEY_TTL_MS],
+    "unapproved",
+    at,
+  );
+  const overdue = `SELECT kid, service FROM service_keys
+    WHERE rotation_duration_s IS NOT NULL AND flagged_at IS NULL AND created_at + rotation_duration_s * 1000 < ?1
+    ORDER BY created_at LIMIT ${BATCH_ROWS}`;
+  const [flagAudit, flag] = [
+    d1
+      .prepare(
+        `INSERT INTO audit_log (at, kind, actor_name, target_type, target_id, metadata)
+         SELECT ?1, 'service_key.rotation_overdue', 'keyward', 'service_key', kid, json_object('service', service)
+         FROM (${overdue})`,
+      )
+      .bind(at),
+    d1.prepare(`UPDATE service_keys SET flagged_at = ?1 WHERE kid IN (SELECT kid FROM (${overdue}))`).bind(at),
+  ];
+  let flagged = 0;
+  for (let i = 0; i < MAX_BATCHES; i++) {
+    const [, result] = await d1.batch([flagAudit, flag]);
+    const changes = result!.meta.changes ?? 0;
+    flagged += changes;
+    if (changes < BATCH_ROWS) break;
+  }
+  return { expired, unapproved, flagged };
+}

@@ -1,0 +1,184 @@
+import { and, asc, desc, eq, gt, isNotNull } from "drizzle-orm";
+import { SignJWT, type JWTPayload } from "jose";
+import type { Config } from "../config";
+import { toBase64 } from "../crypto/encoding";
+import { open, seal } from "../crypto/envelope";
+import { exportPems, exportPublicJwk, generateKeyPair, importPrivateKey, IMPORT, thumbprint, type KeyAlgorithm } from "../crypto/keys";
+import { CA_KEY_ALGORITHM, createCaCertificate, issueLeafCertificate, parseCertificate } from "../crypto/x509";
+import type { Db } from "../db/client";
+import { serviceKeys, tokenAuthorities, type ServiceKey, type TokenAuthority } from "../db/schema";
+import { auditInsert, SYSTEM_ACTOR } from "./audit";
+import { APPROVAL, KEYWARD_SERVICE } from "./serviceKeys";
+
+/*
+ * keyward's own token-signing keys: service keys of service "keyward" whose private key is
+ * sealed at rest (AES-GCM under KEYWARD_KEK) and whose leaf certificate is signed by the
+ * long-lived token CA. A key signs for SIGNING_KEY_LIFETIME; a new one takes over
+ * ROTATE_BEFORE its end, and the old one stays published until it expires, far beyond the
+ * lifetime of any token it signed.
+ */
+const DAY_MS = 86_400_000;
+export const SIGNING_KEY_LIFETIME_MS = 30 * DAY_MS;
+export const ROTATE_BEFORE_MS = 7 * DAY_MS;
+export const CA_LIFETIME_MS = 10 * 365 * DAY_MS;
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+// ---- token CA ---------------------------------------------------------------------------
+
+/** The CA that signs new leaf certificates: the newest one that outlives a signing key. */
+export async function ensureTokenCa(db: Db, config: Config, now = new Date()): Promise<TokenAuthority> {
+  const [ca] = await db
+    .select()
+    .from(tokenAuthorities)
+    .where(gt(tokenAuthorities.expiresAt, new Date(now.getTime() + 2 * SIGNING_KEY_LIFETIME_MS)))
+    .orderBy(desc(tokenAuthorities.createdAt))
+    .limit(1);
+  if (ca) return ca;
+  const id = crypto.randomUUID();
+  const keys = await generateKeyPair(CA_KEY_ALGORITHM);
+  const notAfter = new Date(now.getTime() + CA_LIFETIME_MS);
+  const cert = await createCaCertificate(keys, `keyward token CA ${config.issuer}`, new Date(now.getTime() - CLOCK_SKEW_MS), notAfter);
+  const { pkcs8 } = await exportPems(keys);
+  const row: TokenAuthority = {
+    id,
+    certificatePem: cert.toString("pem"),
+    privateKeyEnc: await seal(config.kek, pkcs8, `ca:${id}`),
+    createdAt: now,
+    expiresAt: notAfter,
+  };
+  await db.batch([
+    db.insert(tokenAuthorities).values(row),
+    auditInsert(db, SYSTEM_ACTOR, { kind: "token_ca.create", targetType: "token_ca", targetId: id, metadata: { notAfter: notAfter.toISOString() } }),
+  ]);
+  return row;
+}
+
+/** Every unexpired CA certificate, oldest first: the bundle a registry trusts. */
+export async function tokenCaBundle(db: Db, now = new Date()): Promise<string> {
+  const rows = await db
+    .select({ pem: tokenAuthorities.certificatePem })
+    .from(tokenAuthorities)
+    .where(gt(tokenAuthorities.expiresAt, now))
+    .orderBy(asc(tokenAuthorities.createdAt));
+  return rows.map((r) => r.pem).join("");
+}
+
+// ---- signing keys -----------------------------------------------------------------------
+
+/** Creates a signing key with a leaf certificate from the CA; approved automatically. */
+export async function createSigningKey(db: Db, config: Config, now = new Date(), alg: KeyAlgorithm = config.signingAlgorithm) {
+  const ca = await ensureTokenCa(db, config, now);
+  const caKey = await crypto.subtle.importKey("pkcs8", await open(config.kek, ca.privateKeyEnc, `ca:${ca.id}`), IMPORT[CA_KEY_ALGORITHM], false, ["sign"]);
+  const pair = await generateKeyPair(alg);
+  const jwk = await exportPublicJwk(pair.publicKey);
+  const kid = await thumbprint(jwk);
+  const expiresAt = new Date(now.getTime() + SIGNING_KEY_LIFETIME_MS);
+  const leaf = await issueLeafCertificate({
+    ca: parseCertificate(ca.certificatePem),
+    caKey,
+    publicKey: pair.publicKey,
+    subject: `keyward token signing key ${kid}`,
+    notBefore: new Date(now.getTime() - CLOCK_SKEW_MS),
+    notAfter: expiresAt,
+  });
+  const { pkcs8 } = await exportPems(pair);
+  const key: ServiceKey = {
+    kid,
+    service: KEYWARD_SERVICE,
+    name: "keyward token signing key",
+    alg,
+    jwk,
+    metadata: { created_by: "keyward", ca: ca.id },
+    createdAt: now,
+    expiresAt,
+    rotationDurationSeconds: Math.round((SIGNING_KEY_LIFETIME_MS - ROTATE_BEFORE_MS) / 1000),
+    approvalType: APPROVAL.automatic,
+    approver: null,
+    approvedAt: now,
+    approvalNotes: "",
+    privateKeyEnc: await seal(config.kek, pkcs8, `kid:${kid}`),
+    certificate: toBase64(new Uint8Array(leaf.rawData)),
+    flaggedAt: null,
+  };
+  await db.batch([
+    db.insert(serviceKeys).values(key),
+    auditInsert(db, SYSTEM_ACTOR, {
+      kind: "signing_key.create",
+      targetType: "service_key",
+      targetId: kid,
+      metadata: { alg, expiresAt: expiresAt.toISOString(), ca: ca.id },
+    }),
+  ]);
+  return key;
+}
+
+/** The newest keyward key with a private key that is still good for at least `minRemainingMs`. */
+async function newestSigningKey(db: Db, now: Date, minRemainingMs: number): Promise<ServiceKey | undefined> {
+  const [key] = await db
+    .select()
+    .from(serviceKeys)
+    .where(
+      and(
+        eq(serviceKeys.service, KEYWARD_SERVICE),
+        isNotNull(serviceKeys.privateKeyEnc),
+        isNotNull(serviceKeys.approvedAt),
+        gt(serviceKeys.expiresAt, new Date(now.getTime() + minRemainingMs)),
+      ),
+    )
+    .orderBy(desc(serviceKeys.createdAt))
+    .limit(1);
+  return key;
+}
+
+/** Cron: a new signing key once the current one is within ROTATE_BEFORE of its end. */
+export async function rotateSigningKeysIfDue(db: Db, config: Config, now = new Date()): Promise<ServiceKey | null> {
+  if (await newestSigningKey(db, now, ROTATE_BEFORE_MS)) return null;
+  const key = await createSigningKey(db, config, now);
+  invalidateSigner();
+  return key;
+}
+
+interface Signer {
+  kid: string;
+  alg: KeyAlgorithm;
+  privateKey: CryptoKey;
+  x5c: string[];
+  expiresAt: number;
+  loadedAt: number;
+}
+
+// Per-isolate cache: /v2/auth signs without a D1 read while the key is fresh.
+let signer: Signer | null = null;
+const SIGNER_CACHE_MS = 60_000;
+
+export function invalidateSigner() {
+  signer = null;
+}
+
+async function currentSigner(db: Db, config: Config, minRemainingMs: number): Promise<Signer> {
+  const now = Date.now();
+  if (signer && now - signer.loadedAt < SIGNER_CACHE_MS && signer.expiresAt - now > minRemainingMs) return signer;
+  const key = (await newestSigningKey(db, new Date(now), minRemainingMs)) ?? (await createSigningKey(db, config, new Date(now)));
+  const alg = key.alg as KeyAlgorithm;
+  signer = {
+    kid: key.kid,
+    alg,
+    privateKey: await importPrivateKey(await open(config.kek, key.privateKeyEnc!, `kid:${key.kid}`), alg),
+    x5c: [key.certificate!],
+    expiresAt: key.expiresAt!.getTime(),
+    loadedAt: now,
+  };
+  return signer;
+}
+
+/**
+ * Signs a JWT with the current key: header {alg, typ, kid (RFC 7638), x5c: [leaf]}. The key
+ * must outlive the token (plus leeway), so a token never outlives its key's publication.
+ */
+export async function signJwt(db: Db, config: Config, claims: JWTPayload, lifetimeSeconds: number) {
+  const current = await currentSigner(db, config, (lifetimeSeconds + 120) * 1000);
+  const token = await new SignJWT(claims)
+    .setProtectedHeader({ alg: current.alg, typ: "JWT", kid: current.kid, x5c: current.x5c })
+    .sign(current.privateKey);
+  return { token, kid: current.kid };
+}
