@@ -39,9 +39,9 @@ export function serviceKeyView(key: ServiceKey) {
   };
 }
 
-/** The public JWK as published in a JWKS. */
-export function publishedJwk(key: Pick<ServiceKey, "jwk" | "kid" | "alg">): JWK {
-  return { ...key.jwk, kid: key.kid, alg: key.alg, use: "sig" };
+/** The public JWK as published in a JWKS; keyward's own keys carry their leaf certificate. */
+export function publishedJwk(key: Pick<ServiceKey, "jwk" | "kid" | "alg" | "certificate">): JWK {
+  return { ...key.jwk, kid: key.kid, alg: key.alg, use: "sig", ...(key.certificate ? { x5c: [key.certificate] } : {}) };
 }
 
 export function isKeyExpired(key: Pick<ServiceKey, "expiresAt">, now = Date.now()): boolean {

@@ -1,10 +1,11 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { actorOf } from "../../auth/authenticate";
 import type { AppEnv } from "../../env";
 import { ApiError, notFound } from "../../errors";
 import { deleteKey, putKey } from "../../services/keyserver";
 import { findServiceKey, isKeyExpired, KEYWARD_SERVICE, listPublishedKeys, publishedJwk } from "../../services/serviceKeys";
-import { ensureTokenCa, tokenCaBundle } from "../../services/signingKeys";
+import { ensureTokenCa, rotateSigningKeysIfDue, tokenCaBundle } from "../../services/signingKeys";
 import type {
   caBundleRoute,
   deleteServiceKeyRoute,
@@ -20,10 +21,16 @@ const MAX_KEY_AGE = 86_400;
 
 const bearerToken = (authorization: string) => authorization.slice("Bearer ".length);
 
-export const jwks: RouteHandler<typeof listServiceKeysRoute, AppEnv> = async (c) => {
-  const keys = await listPublishedKeys(c.get("db"), c.req.valid("param").service);
+async function publishedJwks(c: Context<AppEnv>, service: string) {
+  // keyward's own JWKS is never empty: a fresh deployment makes its first signing key here.
+  if (service === KEYWARD_SERVICE) await rotateSigningKeysIfDue(c.get("db"), c.get("config"));
+  const keys = await listPublishedKeys(c.get("db"), service);
   c.header("Cache-Control", `public, max-age=${JWKS_MAX_AGE}`);
-  return c.json({ keys: keys.map(publishedJwk) }, 200);
+  return { keys: keys.map(publishedJwk) };
+}
+
+export const jwks: RouteHandler<typeof listServiceKeysRoute, AppEnv> = async (c) => {
+  return c.json(await publishedJwks(c, c.req.valid("param").service), 200);
 };
 
 export const getKey: RouteHandler<typeof getServiceKeyRoute, AppEnv> = async (c) => {
@@ -63,9 +70,7 @@ export const deleteKeyHandler: RouteHandler<typeof deleteServiceKeyRoute, AppEnv
 };
 
 export const wellKnownJwks: RouteHandler<typeof wellKnownJwksRoute, AppEnv> = async (c) => {
-  const keys = await listPublishedKeys(c.get("db"), KEYWARD_SERVICE);
-  c.header("Cache-Control", `public, max-age=${JWKS_MAX_AGE}`);
-  return c.json({ keys: keys.map(publishedJwk) }, 200);
+  return c.json(await publishedJwks(c, KEYWARD_SERVICE), 200);
 };
 
 export const caBundle: RouteHandler<typeof caBundleRoute, AppEnv> = async (c) => {
