@@ -1,41 +1,66 @@
-// npm run check:readme: runs the README's "Try it" block, exactly as written, with bash against
-// a fresh local keyward (as `npm start` runs it), and checks what it printed.
+// npm run check:readme: runs each README block marked readme-check, exactly as written, with
+// bash against a fresh local keyward (as `npm start` runs it), and checks what it printed.
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startKeyward } from "./dev-server.mjs";
 
 const readme = readFileSync("README.md", "utf8");
-const block = /<!-- readme-check:start -->\s*```bash\n([\s\S]*?)```\s*<!-- readme-check:end -->/.exec(readme)?.[1];
-if (!block) throw new Error("README has no readme-check block");
+const blocks = [...readme.matchAll(/<!-- readme-check:start -->\s*```bash\n([\s\S]*?)```\s*<!-- readme-check:end -->/g)].map((m) => m[1]);
 
-const server = await startKeyward();
-let failed = false;
-try {
-  const run = spawnSync("bash", ["-euo", "pipefail", "-c", block], {
-    encoding: "utf8",
-    env: { ...process.env, KEYWARD: server.url },
-    timeout: 120_000,
-  });
-  const out = run.stdout;
-  process.stdout.write(out);
-  process.stderr.write(run.stderr);
-  const lines = out.trim().split("\n");
-  const checks = [
-    ["the block exits 0", run.status === 0],
+/** What each block must print, in README order. */
+const expectations = [
+  (lines) => [
     ["the user is created", /"username":"alice"/.test(lines[0] ?? "")],
     ["a zak_ key is printed once", lines.filter((l) => /^zak_[0-9A-Za-z]{38}$/.test(l)).length === 1],
     ["Basic user:key and Bearer both sign alice in", lines.filter((l) => l.includes('"authenticated_by":"api_key"')).length === 2],
     ["the list has no secret", lines.some((l) => l.startsWith('{"apiKeys":[') && !l.includes("zak_"))],
     ["revoke answers 200", lines.at(-2) === "200"],
     ["the next call with the key answers 401", lines.at(-1) === "401"],
-  ];
-  // The local D1 files (database, WAL) must hold neither the key nor any password.
-  const key = lines.find((l) => /^zak_/.test(l)) ?? "zak_missing";
+  ],
+  (lines) => [
+    ["the private key is shown", lines[0] === "-----BEGIN PRIVATE KEY-----"],
+    ["approving answers 201", lines[1] === "201"],
+    ["the JWKS lists both keys", lines.slice(2, 4).every((l) => /^[A-Za-z0-9_-]{43}$/.test(l))],
+    ["one key reads back as EC", /^\{"kty":"EC","crv":"P-256","kid":"[A-Za-z0-9_-]{43}"\}$/.test(lines[4] ?? "")],
+    ["the update merges metadata", /"name":"builder-ec","metadata":\{.*"owner":"ci"/.test(lines[5] ?? "")],
+    ["delete answers 204", lines[6] === "204"],
+    ["certs.pem is a CA certificate", lines.some((l) => /CA:TRUE/.test(l))],
+    ["openssl verifies the signing key's leaf against the CA", lines.at(-1) === "keyward-leaf.pem: OK"],
+  ],
+];
+
+if (blocks.length !== expectations.length) throw new Error(`README has ${blocks.length} readme-check blocks, expected ${expectations.length}`);
+
+const server = await startKeyward();
+let failed = false;
+const printed = [];
+try {
+  for (const [i, block] of blocks.entries()) {
+    const dir = mkdtempSync(join(tmpdir(), "keyward-readme-"));
+    const run = spawnSync("bash", ["-euo", "pipefail", "-c", block], {
+      encoding: "utf8",
+      cwd: dir,
+      env: { ...process.env, KEYWARD: server.url },
+      timeout: 120_000,
+    });
+    rmSync(dir, { recursive: true, force: true });
+    process.stdout.write(run.stdout);
+    process.stderr.write(run.stderr);
+    printed.push(run.stdout);
+    const lines = run.stdout.trim().split("\n").map((l) => l.trim());
+    for (const [name, ok] of [[`block ${i + 1} exits 0`, run.status === 0], ...expectations[i](lines)]) {
+      console.log(`${ok ? "ok  " : "FAIL"} ${name}`);
+      if (!ok) failed = true;
+    }
+  }
+  // The local D1 files (database, WAL) must hold neither secret nor password in plain text.
+  const key = printed.join("\n").match(/^zak_\S+$/m)?.[0] ?? "zak_missing";
   const files = readdirSync(server.state, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
   const stored = files.map((f) => readFileSync(join(f.parentPath ?? f.path, f.name)).toString("latin1")).join("");
-  checks.push(["the local D1 files were found", stored.includes("alice@example.com")]);
-  for (const secret of [key, key.slice(4, 30), "alice-password-1", "keyward-dev-password"]) {
+  const checks = [["the local D1 files were found", stored.includes("alice@example.com")]];
+  for (const secret of [key, key.slice(4, 30), "alice-password-1", "keyward-dev-password", "PRIVATE KEY"]) {
     checks.push([`no "${secret.slice(0, 8)}…" in plain text in the local D1 files`, !stored.includes(secret)]);
   }
   for (const [name, ok] of checks) {
