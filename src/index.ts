@@ -5,6 +5,7 @@ import { healthRouter } from "./routes/health";
 import { keyserverRouter } from "./routes/keyserver";
 import { openApiDocument } from "./routes/openapi";
 import { quayRouter } from "./routes/quay";
+import { v2AuthRouter } from "./routes/v2auth";
 import { zotApiKeyRouter } from "./routes/zot";
 
 const app = createApp()
@@ -12,7 +13,8 @@ const app = createApp()
   .route("/zot/auth/apikey", zotApiKeyRouter())
   .route("/", quayRouter())
   .route("/", healthRouter())
-  .route("/", keyserverRouter());
+  .route("/", keyserverRouter())
+  .route("/", v2AuthRouter());
 
 openApiDocument(app);
 

@@ -52,9 +52,19 @@ export function defer(c: Context<AppEnv>, work: Promise<unknown> | null): void {
   }
 }
 
-type Credentials =
+export type Credentials =
   | { kind: "password"; username: string; password: string }
   | { kind: "api_key"; username: string | null; secret: string };
+
+/** A username and password pair, where the password may be an API key (zot's Basic user:zak_…). */
+export function basicCredentials(username: string, password: string): Credentials {
+  if (password.startsWith("zak_")) {
+    if (parseSecret(password) !== "zak") throw unauthorized();
+    return { kind: "api_key", username, secret: password };
+  }
+  if (!username || password.length === 0 || password.length > 1024) throw unauthorized();
+  return { kind: "password", username, password };
+}
 
 /** Parses the Authorization header; malformed → 401 with no database read. */
 function parseAuthorization(header: string): Credentials {
@@ -70,14 +80,7 @@ function parseAuthorization(header: string): Credentials {
     }
     const colon = decoded.indexOf(":");
     if (colon < 1) throw unauthorized("Malformed Basic credentials");
-    const username = decoded.slice(0, colon);
-    const password = decoded.slice(colon + 1);
-    if (password.startsWith("zak_")) {
-      if (parseSecret(password) !== "zak") throw unauthorized();
-      return { kind: "api_key", username, secret: password };
-    }
-    if (password.length === 0 || password.length > 1024) throw unauthorized();
-    return { kind: "password", username, password };
+    return basicCredentials(decoded.slice(0, colon), decoded.slice(colon + 1));
   }
   if (scheme === "bearer") {
     if (parseSecret(value) !== "zak") throw unauthorized("Invalid bearer token");
@@ -139,15 +142,20 @@ async function authenticatePassword(c: Context<AppEnv>, creds: Extract<Credentia
   return { user, method: "password" } satisfies Principal;
 }
 
+/** Verifies credentials (401 or 429 on failure, counted and audited). */
+export function verifyCredentials(c: Context<AppEnv>, creds: Credentials): Promise<Principal> {
+  return creds.kind === "api_key" ? authenticateApiKey(c, creds) : authenticatePassword(c, creds);
+}
+
+/** The caller named by an Authorization header (Basic or Bearer), or null when there is none. */
+export async function principalFromHeader(c: Context<AppEnv>): Promise<Principal | null> {
+  const header = c.req.header("authorization");
+  return header ? verifyCredentials(c, parseAuthorization(header)) : null;
+}
+
 /** Resolves the caller from the Authorization header (if any) into c.var.principal. */
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
-  const header = c.req.header("authorization");
-  if (header) {
-    const creds = parseAuthorization(header);
-    const principal =
-      creds.kind === "api_key" ? await authenticateApiKey(c, creds) : await authenticatePassword(c, creds);
-    c.set("principal", principal);
-  }
+  c.set("principal", await principalFromHeader(c));
   await next();
 });
 

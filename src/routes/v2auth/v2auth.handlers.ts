@@ -1,0 +1,66 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { basicCredentials, principalFromHeader, unauthorized, verifyCredentials } from "../../auth/authenticate";
+import type { Principal } from "../../auth/principal";
+import type { AppEnv } from "../../env";
+import { badRequest } from "../../errors";
+import {
+  createRefreshToken,
+  grantAccess,
+  issueRegistryToken,
+  loadAccessContext,
+  parseScopes,
+  redeemRefreshToken,
+  type IssuedToken,
+} from "../../services/registryAuth";
+import type { getTokenRoute, postTokenRoute } from "./v2auth.routes";
+
+async function tokenFor(
+  c: Context<AppEnv>,
+  principal: Principal | null,
+  service: string,
+  scopes: string[],
+): Promise<IssuedToken> {
+  const requested = parseScopes(scopes);
+  const db = c.get("db");
+  const access = requested.length > 0 ? grantAccess(await loadAccessContext(db, principal), requested) : [];
+  return issueRegistryToken(db, c.get("config"), { subject: principal?.user.username ?? "", service, access });
+}
+
+export const getToken: RouteHandler<typeof getTokenRoute, AppEnv> = async (c) => {
+  const query = c.req.valid("query");
+  // Parse scopes before any credential work: bad syntax is a 400 whoever asks.
+  const scopes = query.scope === undefined ? [] : [query.scope].flat();
+  parseScopes(scopes);
+  const principal = await principalFromHeader(c);
+  if (principal && query.account && query.account !== principal.user.username) {
+    throw unauthorized("account does not match the credentials");
+  }
+  const service = query.service ?? c.get("config").defaultService;
+  const issued = await tokenFor(c, principal, service, scopes);
+  if (principal && query.offline_token === "true") {
+    issued.refresh_token = await createRefreshToken(c.get("db"), c.get("config"), principal.user, service, query.client_id ?? null);
+  }
+  return c.json(issued, 200);
+};
+
+export const postToken: RouteHandler<typeof postTokenRoute, AppEnv> = async (c) => {
+  const form = c.req.valid("form");
+  const scopes = form.scope ? [form.scope] : [];
+  parseScopes(scopes);
+  let principal: Principal;
+  let refreshToken: string | undefined;
+  if (form.grant_type === "password") {
+    if (!form.username || !form.password) throw badRequest("username and password are required for grant_type=password");
+    principal = await verifyCredentials(c, basicCredentials(form.username, form.password));
+    if (form.access_type === "offline") {
+      refreshToken = await createRefreshToken(c.get("db"), c.get("config"), principal.user, form.service, form.client_id ?? null);
+    }
+  } else {
+    if (!form.refresh_token) throw badRequest("refresh_token is required for grant_type=refresh_token");
+    principal = await redeemRefreshToken(c.get("db"), c.get("config"), form.refresh_token, form.service);
+    refreshToken = form.refresh_token;
+  }
+  const issued = await tokenFor(c, principal, form.service, scopes);
+  return c.json({ ...issued, ...(refreshToken ? { refresh_token: refreshToken } : {}) }, 200);
+};
