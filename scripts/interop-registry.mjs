@@ -1,0 +1,183 @@
+// npm run test:interop: proves /v2/auth against real peers. Starts keyward (as npm start does),
+// Debian's docker-registry (distribution 2.8) with token auth pointing at keyward, builds a
+// small OCI image locally (no network) and drives skopeo through the scenarios below.
+// Loopback only; everything started is stopped by PID.
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { startKeyward } from "./dev-server.mjs";
+
+const work = mkdtempSync(join(tmpdir(), "keyward-interop-"));
+const ADMIN = ["admin", "keyward-dev-password"];
+const basic = ([u, p]) => "Basic " + Buffer.from(`${u}:${p}`).toString("base64");
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function api(url, method, path, auth, body) {
+  const response = await fetch(url + path, {
+    method,
+    headers: { authorization: basic(auth), "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+function sha256(buffer) {
+  return createHash("sha256").update(buffer).digest("hex");
+}
+
+/** A one-layer OCI image layout in `dir`, tagged `latest`. */
+function buildImage(dir, content) {
+  const blobs = join(dir, "blobs", "sha256");
+  mkdirSync(blobs, { recursive: true });
+  const src = join(work, `layer-src-${sha256(content).slice(0, 8)}`);
+  mkdirSync(src, { recursive: true });
+  writeFileSync(join(src, "hello.txt"), content);
+  const tar = spawnSync("tar", ["-C", src, "-cf", "-", "hello.txt"], { maxBuffer: 1 << 24 });
+  if (tar.status !== 0) throw new Error("tar failed");
+  const layer = gzipSync(tar.stdout);
+  const put = (buf) => {
+    const digest = sha256(buf);
+    writeFileSync(join(blobs, digest), buf);
+    return { digest: `sha256:${digest}`, size: buf.length };
+  };
+  const layerDesc = put(layer);
+  const config = Buffer.from(JSON.stringify({
+    architecture: "amd64",
+    os: "linux",
+    config: {},
+    rootfs: { type: "layers", diff_ids: [`sha256:${sha256(tar.stdout)}`] },
+  }));
+  const configDesc = put(config);
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", ...configDesc },
+    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...layerDesc }],
+  }));
+  const manifestDesc = put(manifest);
+  writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  writeFileSync(join(dir, "index.json"), JSON.stringify({
+    schemaVersion: 2,
+    manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", ...manifestDesc, annotations: { "org.opencontainers.image.ref.name": "latest" } }],
+  }));
+}
+
+const children = [];
+function stopAll() {
+  for (const child of children) {
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {}
+  }
+}
+
+let failed = false;
+const keyward = await startKeyward();
+try {
+  const registryPort = await freePort();
+  const registry = `127.0.0.1:${registryPort}`;
+  // Accounts: alice (password + API key), bob; public/* is public.
+  await api(keyward.url, "POST", "/api/v1/superuser/users", ADMIN, { username: "alice", password: "alice-password-1" });
+  await api(keyward.url, "POST", "/api/v1/superuser/users", ADMIN, { username: "bob", password: "bob-password-12" });
+  await api(keyward.url, "POST", "/api/v1/superuser/public-repositories", ADMIN, { repository: "public/*" });
+  const key = await api(keyward.url, "POST", "/v2/_zot/ext/apikey", ["alice", "alice-password-1"], { label: "interop" });
+
+  const caPem = await (await fetch(`${keyward.url}/v2/auth/certs.pem`)).text();
+  writeFileSync(join(work, "ca.pem"), caPem);
+  writeFileSync(join(work, "config.yml"), [
+    "version: 0.1",
+    "log:",
+    "  level: warn",
+    "storage:",
+    "  filesystem:",
+    `    rootdirectory: ${join(work, "storage")}`,
+    "  delete:",
+    "    enabled: true",
+    "http:",
+    `  addr: ${registry}`,
+    "auth:",
+    "  token:",
+    `    realm: ${keyward.url}/v2/auth`,
+    "    service: registry.local",
+    "    issuer: keyward",
+    `    rootcertbundle: ${join(work, "ca.pem")}`,
+    "",
+  ].join("\n"));
+  const reg = spawn("docker-registry", ["serve", join(work, "config.yml")], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  children.push(reg);
+  let regLog = "";
+  reg.stdout.on("data", (d) => (regLog += d));
+  reg.stderr.on("data", (d) => (regLog += d));
+  for (let i = 0; ; i++) {
+    try {
+      const r = await fetch(`http://${registry}/v2/`);
+      if (r.status === 401) break;
+    } catch {}
+    if (i > 100) throw new Error(`registry did not start:\n${regLog}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  buildImage(join(work, "image"), "hello from keyward interop\n");
+  writeFileSync(join(work, "policy.json"), JSON.stringify({ default: [{ type: "insecureAcceptAnything" }] }));
+  const skopeo = (...args) =>
+    spawnSync("skopeo", ["--policy", join(work, "policy.json"), "--registries-conf", "/dev/null", ...args], {
+      encoding: "utf8",
+      env: { ...process.env, REGISTRY_AUTH_FILE: join(work, "auth.json") },
+      timeout: 120_000,
+    });
+  const push = (repo, creds) =>
+    skopeo("copy", "--dest-tls-verify=false", ...(creds ? ["--dest-creds", creds] : ["--dest-no-creds"]), `oci:${join(work, "image")}:latest`, `docker://${registry}/${repo}`);
+  const pull = (repo, creds) =>
+    skopeo("copy", "--src-tls-verify=false", ...(creds ? ["--src-creds", creds] : ["--src-no-creds"]), `docker://${registry}/${repo}`, `oci:${join(work, `pulled-${Math.random().toString(36).slice(2)}`)}:x`);
+
+  const scenarios = [
+    ["push as alice with her password", () => push("alice/app:1", "alice:alice-password-1"), true],
+    ["pull as alice with her password", () => pull("alice/app:1", "alice:alice-password-1"), true],
+    ["push as alice with her API key", () => push("alice/app:2", `alice:${key.apiKey}`), true],
+    ["pull as alice with her API key", () => pull("alice/app:2", `alice:${key.apiKey}`), true],
+    ["push by alice to bob's repository is refused", () => push("bob/app:1", "alice:alice-password-1"), false],
+    ["a wrong password is refused", () => pull("alice/app:1", "alice:wrong-password"), false],
+    ["anonymous pull of a private repository is refused", () => pull("alice/app:1", null), false],
+    ["the superuser pushes a public image", () => push("public/base:1", ADMIN.join(":")), true],
+    ["anonymous pull of a public repository works", () => pull("public/base:1", null), true],
+    ["anonymous push to a public repository is refused", () => push("public/base:2", null), false],
+    ["push with the API key after revoking it is refused", async () => {
+      await api(keyward.url, "DELETE", `/v2/_zot/ext/apikey?id=${key.uuid}`, ["alice", "alice-password-1"]);
+      return push("alice/app:3", `alice:${key.apiKey}`);
+    }, false],
+  ];
+  for (const [name, run, shouldSucceed] of scenarios) {
+    const result = await run();
+    const ok = (result.status === 0) === shouldSucceed;
+    console.log(`${ok ? "ok  " : "FAIL"} ${name}`);
+    if (!ok) {
+      failed = true;
+      console.log(result.stdout, result.stderr);
+    }
+  }
+  if (failed) console.log(`--- registry log ---\n${regLog.slice(-4000)}`);
+} catch (err) {
+  failed = true;
+  console.error(err);
+} finally {
+  stopAll();
+  keyward.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+console.log(failed ? "interop: FAILED" : "interop: all scenarios passed");
+process.exit(failed ? 1 : 0);
