@@ -1,5 +1,5 @@
-// npm run bench: requests/s and latency of an authenticated call (API key, and password)
-// beside a trivial endpoint, in one run against a local `wrangler dev`. Figures are only
+// npm run bench: requests/s and latency of authenticated calls and /v2/auth (API key, password,
+// anonymous) beside a trivial endpoint and a one-read endpoint, in one run against a local `wrangler dev`. Figures are only
 // comparable within one run: read the ratios.
 import autocannon from "autocannon";
 import { startKeyward } from "./dev-server.mjs";
@@ -35,6 +35,8 @@ try {
     ["plain     GET /healthz", "/healthz", {}, 10],
     ["one D1 read GET /readyz", "/readyz", {}, 10],
     ["api key   GET /api/v1/user/", "/api/v1/user/", { authorization: `Bearer ${key.apiKey}` }, 10],
+    ["api key   GET /v2/auth", "/v2/auth?service=registry.local&scope=repository:bench/app:pull,push", { authorization: "Basic " + Buffer.from(`bench:${key.apiKey}`).toString("base64") }, 10],
+    ["anonymous GET /v2/auth", "/v2/auth?service=registry.local&scope=repository:library/alpine:pull", {}, 10],
     ["password  GET /api/v1/user/", "/api/v1/user/", { authorization: "Basic " + Buffer.from(`${user.username}:bench-password`).toString("base64") }, 2],
   ];
   const results = [];

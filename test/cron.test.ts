@@ -97,3 +97,21 @@ describe("cron", () => {
     expect(keys).not.toContain("client:old");
   });
 });
+
+describe("sweepExpiredRefreshTokens", () => {
+  it("deletes expired refresh tokens and keeps live ones", async () => {
+    const user = await createUser();
+    const userId = (await env.DB.prepare("SELECT id FROM users WHERE username = ?").bind(user.username).first<{ id: string }>())!.id;
+    const insert = (id: string, expiresAt: number) =>
+      env.DB.prepare(
+        "INSERT INTO refresh_tokens (id, user_id, service, secret_hash, pepper_version, created_at, expires_at) VALUES (?, ?, 'svc', ?, 1, ?, ?)",
+      )
+        .bind(id, userId, `hash-${id}`, Date.now() - DAY, expiresAt)
+        .run();
+    await insert("expired-token", Date.now() - 1000);
+    await insert("live-token", Date.now() + DAY);
+    await runCron(SWEEP_CRON);
+    const ids = (await env.DB.prepare("SELECT id FROM refresh_tokens").all<{ id: string }>()).results.map((r) => r.id);
+    expect(ids).toEqual(["live-token"]);
+  });
+});

@@ -6,13 +6,14 @@ import type { Job, JobResult } from "./context";
 import { sweepAuthFailures, trimAuditLog } from "./housekeeping";
 import { gcServiceKeys, rotateSigningKeys } from "./serviceKeys";
 import { sweepExpiredApiKeys } from "./sweepExpiredApiKeys";
+import { sweepExpiredRefreshTokens } from "./sweepExpiredRefreshTokens";
 
 /**
  * Cron expression → the jobs it runs. These keys and wrangler.toml's [triggers] crons stay
  * identical (a test checks it).
  */
 export const CRON_JOBS: Record<string, Record<string, Job>> = {
-  "*/10 * * * *": { sweepExpiredApiKeys, sweepAuthFailures, gcServiceKeys },
+  "*/10 * * * *": { sweepExpiredApiKeys, sweepExpiredRefreshTokens, sweepAuthFailures, gcServiceKeys },
   "17 3 * * *": { rotateSigningKeys, trimAuditLog },
 };
 
