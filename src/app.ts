@@ -5,7 +5,7 @@ import { HTTPException } from "hono/http-exception";
 import { ConfigError, loadConfig } from "./config";
 import { createDb } from "./db/client";
 import type { AppEnv } from "./env";
-import { ApiError, type ErrorCode } from "./errors";
+import { ApiError, safeErrorText, type ErrorCode } from "./errors";
 import { ensureBootstrapAdmin } from "./services/users";
 
 /** Every body keyward accepts is small; key APIs cap lower (8 KiB) on their own routes. */
@@ -55,7 +55,7 @@ export function toApiError(err: unknown): ApiError {
     const code = byStatus[err.status] ?? "bad_request";
     return new ApiError(code, err.message || "Bad request");
   }
-  console.error("unhandled error", err instanceof Error ? (err.stack ?? err.message) : String(err));
+  console.error("unhandled error", safeErrorText(err));
   return new ApiError("internal", "Internal error");
 }
 

@@ -33,3 +33,12 @@ export const badRequest = (message: string) => new ApiError("bad_request", messa
 export const notFound = (message = "Not found") => new ApiError("not_found", message);
 export const forbidden = (message = "You are not allowed to do this") => new ApiError("forbidden", message);
 export const conflict = (message: string) => new ApiError("conflict", message);
+
+/**
+ * What may be logged of an error: Drizzle's query errors carry the bound parameters (hashes,
+ * emails) in their message, so only the underlying cause is logged.
+ */
+export function safeErrorText(err: unknown): string {
+  if (err instanceof Error && err.cause instanceof Error) return `${err.name}: ${err.cause.message}`;
+  return err instanceof Error ? `${err.name}: ${err.message}` : "non-Error thrown";
+}

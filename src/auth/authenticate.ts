@@ -5,16 +5,19 @@ import { burnPasswordCheck, needsRehash, hashPassword, verifyPassword } from "..
 import { parseSecret, secretHashes } from "../crypto/secrets";
 import { users } from "../db/schema";
 import type { AppEnv } from "../env";
-import { ApiError } from "../errors";
+import { ApiError, safeErrorText } from "../errors";
 import { apiKeyLookupQuery, isExpired, recordApiKeyUse, toVerifiedKey } from "../services/apiKeys";
 import type { Actor } from "../services/audit";
 import {
   assertNotThrottled,
-  clearUserFailures,
+  auditFailure,
+  countAttemptQueries,
   failureCountsQuery,
+  forgiveAttempt,
   recordAuthFailure,
   type FailureKeys,
 } from "../services/authFailures";
+import { USERNAME_PATTERN } from "../services/users";
 import type { Principal } from "./principal";
 
 /** lastLoginAt is coalesced like lastUsed: Basic-password API calls must not write every time. */
@@ -44,7 +47,7 @@ export function actorOf(c: Context<AppEnv>): Actor {
 /** Runs bookkeeping after the response without holding it up. */
 export function defer(c: Context<AppEnv>, work: Promise<unknown> | null): void {
   if (!work) return;
-  const logged = work.catch((err) => console.error("deferred write failed", err instanceof Error ? err.message : err));
+  const logged = work.catch((err) => console.error("deferred write failed", safeErrorText(err)));
   try {
     c.executionCtx.waitUntil(logged);
   } catch {
@@ -89,23 +92,27 @@ function parseAuthorization(header: string): Credentials {
   throw unauthorized("Unsupported authorization scheme");
 }
 
+/** A username fit for the failure counters and the audit log: never a secret or junk. */
+function recordableUsername(username: string | null): string | undefined {
+  return username !== null && USERNAME_PATTERN.test(username) ? username.toLowerCase() : undefined;
+}
+
 async function authenticateApiKey(c: Context<AppEnv>, creds: Extract<Credentials, { kind: "api_key" }>) {
   const db = c.get("db");
   const config = c.get("config");
   const hashes = await secretHashes(creds.secret, config.peppers);
-  // Hot path: one indexed D1 read resolves the key and its owner. Keys are unguessable (and
-  // junk never gets here), so throttling is checked only on the failure path.
-  const [row] = await apiKeyLookupQuery(db, hashes);
-  const verified = toVerifiedKey(row, hashes, config);
+  const keys: FailureKeys = { client: clientAddress(c) };
+  // Hot path: the key with its owner, and the client's failure counter, in one D1 round trip.
+  const [rows, counters] = await db.batch([apiKeyLookupQuery(db, hashes), failureCountsQuery(db, keys)]);
+  assertNotThrottled(counters, keys, "before");
+  const verified = toVerifiedKey(rows[0], hashes, config);
   const valid =
     verified &&
     verified.user.enabled &&
     !isExpired(verified.key) &&
     (creds.username === null || creds.username === verified.user.username);
   if (!valid) {
-    const keys: FailureKeys = { client: clientAddress(c) };
-    const counters = await recordAuthFailure(db, actorOf(c), keys, { method: "api_key", username: creds.username });
-    assertNotThrottled(counters, keys, "after");
+    await recordAuthFailure(db, actorOf(c), keys, { method: "api_key", username: recordableUsername(creds.username) ?? null });
     throw unauthorized();
   }
   defer(c, recordApiKeyUse(db, verified));
@@ -115,22 +122,24 @@ async function authenticateApiKey(c: Context<AppEnv>, creds: Extract<Credentials
 async function authenticatePassword(c: Context<AppEnv>, creds: Extract<Credentials, { kind: "password" }>) {
   const db = c.get("db");
   const config = c.get("config");
-  const keys: FailureKeys = { client: clientAddress(c), user: creds.username.toLowerCase() };
-  const [found, counters] = await db.batch([
-    db.select().from(users).where(eq(users.username, creds.username)),
-    failureCountsQuery(db, keys),
+  const username = recordableUsername(creds.username);
+  const keys: FailureKeys = { client: clientAddress(c), user: username };
+  // The attempt is counted before the KDF and before any check, so a burst of concurrent
+  // guesses cannot all pass a stale count, and a throttled guesser cannot make us burn CPU.
+  const [found, ...counted] = await db.batch([
+    db.select().from(users).where(eq(users.username, username ?? "")),
+    ...countAttemptQueries(db, keys),
   ]);
+  assertNotThrottled(counted.flat(), keys, "after");
   const user = found[0];
-  // Checked before the KDF so a throttled guesser cannot make us burn CPU.
-  assertNotThrottled(counters, keys, "before");
   let ok = false;
   if (user?.passwordHash) ok = verifyPassword(creds.password, user.passwordHash);
   else burnPasswordCheck(creds.password, config.passwordParams);
   if (!user || !ok || !user.enabled) {
-    const after = await recordAuthFailure(db, actorOf(c), keys, { method: "password", username: creds.username });
-    assertNotThrottled(after, keys, "after");
+    await auditFailure(db, actorOf(c), keys, { method: "password", username: username ?? null });
     throw unauthorized();
   }
+  defer(c, forgiveAttempt(db, keys));
   const now = new Date();
   const set: Partial<typeof users.$inferInsert> = {};
   if (!user.lastLoginAt || now.getTime() - user.lastLoginAt.getTime() >= LAST_LOGIN_GRANULARITY_MS) set.lastLoginAt = now;
@@ -138,7 +147,6 @@ async function authenticatePassword(c: Context<AppEnv>, creds: Extract<Credentia
     set.passwordHash = hashPassword(creds.password, config.passwordParams);
   }
   if (Object.keys(set).length > 0) defer(c, db.update(users).set(set).where(eq(users.id, user.id)));
-  if (counters.some((r) => r.key === `user:${keys.user}`)) defer(c, clearUserFailures(db, keys.user!));
   return { user, method: "password" } satisfies Principal;
 }
 

@@ -107,7 +107,19 @@ export function apiKeyLookupQuery(db: Db, hashes: string[]) {
       expiresAt: apiKeys.expiresAt,
       lastUsedAt: apiKeys.lastUsedAt,
       pepperVersion: apiKeys.pepperVersion,
-      user: users,
+      // Spelled out so no column name repeats (users.id is api_keys.user_id): D1 batches
+      // return rows as objects, and repeated names would shift Drizzle's mapping.
+      user: {
+        id: apiKeys.userId,
+        username: users.username,
+        email: users.email,
+        passwordHash: users.passwordHash,
+        enabled: users.enabled,
+        superuser: users.superuser,
+        createdAt: users.createdAt,
+        updatedAt: users.updatedAt,
+        lastLoginAt: users.lastLoginAt,
+      },
     })
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.userId))

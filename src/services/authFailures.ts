@@ -56,19 +56,15 @@ export function assertNotThrottled(
   }
 }
 
+type AuthFailure = typeof authFailures.$inferSelect;
+
 /**
- * Counts one failure for each key and records it in the audit log, in one batch. Returns the
- * counters as they now stand, so the caller can answer 429 instead of 401 once over the limit.
+ * Counts one attempt per key (an upsert that returns the new count), so concurrent guesses
+ * cannot all read a stale count: the caller checks the returned rows with "after".
  */
-export async function recordAuthFailure(
-  db: Db,
-  actor: Actor,
-  keys: FailureKeys,
-  metadata: Record<string, unknown>,
-): Promise<{ key: string; windowStart: Date; count: number }[]> {
-  const now = Date.now();
+export function countAttemptQueries(db: Db, keys: FailureKeys, now = Date.now()) {
   const stale = now - FAILURE_WINDOW_MS;
-  const upserts = keysOf(keys).map(({ key }) =>
+  return keysOf(keys).map(({ key }) =>
     db
       .insert(authFailures)
       .values({ key, windowStart: new Date(now), count: 1 })
@@ -81,18 +77,33 @@ export async function recordAuthFailure(
       })
       .returning(),
   );
-  const [first, second] = await db.batch([
-    upserts[0]!,
-    ...upserts.slice(1),
-    auditInsert(db, actor, { kind: "auth.failed", targetType: "user", targetId: keys.user, metadata }),
-  ]);
-  return [...(first as AuthFailure[]), ...(upserts.length > 1 ? (second as AuthFailure[]) : [])];
 }
 
-type AuthFailure = typeof authFailures.$inferSelect;
+/** Counts one failure for each key and records it in the audit log, in one batch. */
+export async function recordAuthFailure(
+  db: Db,
+  actor: Actor,
+  keys: FailureKeys,
+  metadata: Record<string, unknown>,
+): Promise<AuthFailure[]> {
+  const [first, ...rest] = countAttemptQueries(db, keys);
+  const results = await db.batch([first!, ...rest, auditFailure(db, actor, keys, metadata)]);
+  return results.slice(0, 1 + rest.length).flat() as AuthFailure[];
+}
 
-export function clearUserFailures(db: Db, username: string) {
-  return db.delete(authFailures).where(inArray(authFailures.key, [`user:${username}`]));
+/** The audit entry for a failed sign-in; names only a well-formed username, never a secret. */
+export function auditFailure(db: Db, actor: Actor, keys: FailureKeys, metadata: Record<string, unknown>) {
+  return auditInsert(db, actor, { kind: "auth.failed", targetType: "user", targetId: keys.user, metadata });
+}
+
+/** After a success: the attempt counted up front was no failure. */
+export function forgiveAttempt(db: Db, keys: FailureKeys) {
+  const decrement = db
+    .update(authFailures)
+    .set({ count: sql`max(${authFailures.count} - 1, 0)` })
+    .where(inArray(authFailures.key, [`client:${keys.client}`]));
+  if (!keys.user) return decrement;
+  return db.batch([decrement, db.delete(authFailures).where(inArray(authFailures.key, [`user:${keys.user}`]))]);
 }
 
 /** Cron: counters whose window has passed carry no information. */
