@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { adminAuth, call, createKey, createUser, json } from "./helpers";
+import { adminAuth, basic, call, createKey, createUser, json } from "./helpers";
 
 describe("audit log", () => {
   it("records key and user changes, newest first, with who and from where", async () => {
@@ -52,5 +52,23 @@ describe("audit log", () => {
   it("is for superusers only", async () => {
     const user = await createUser();
     await json(await call("/api/v1/superuser/logs", { auth: user.auth }), 403);
+  });
+});
+
+describe("failed sign-ins with a secret in the wrong place", () => {
+  it("never record a key or a password sent as the username", async () => {
+    const user = await createUser();
+    const { apiKey } = await createKey(user);
+    await json(await call("/api/v1/user/", { auth: basic(apiKey, "x") }), 401);
+    await json(await call("/api/v1/user/", { auth: basic(user.password, "x") }), 401);
+    await json(await call("/api/v1/user/", { auth: basic("y".repeat(60_000), "x") }), 401);
+    const dump = JSON.stringify([
+      (await env.DB.prepare("SELECT * FROM audit_log").all()).results,
+      (await env.DB.prepare("SELECT * FROM auth_failures").all()).results,
+    ]);
+    expect(dump).not.toContain(apiKey);
+    expect(dump).not.toContain(apiKey.toLowerCase());
+    expect(dump).not.toContain(user.password);
+    expect(dump).not.toContain("y".repeat(100));
   });
 });

@@ -122,13 +122,44 @@ describe("authentication", () => {
     await json(await call("/api/v1/user/", { auth: bearer(apiKey) }), 401);
   });
 
-  it("records failed sign-ins in the audit log without the password", async () => {
-    const username = uniqueName("ghost");
-    await call("/api/v1/user/", { auth: basic(username, "secret-guess-123") });
+  it("records failed sign-ins in the audit log, naming only existing users, never the password", async () => {
+    const user = await createUser();
+    await call("/api/v1/user/", { auth: basic(user.username, "secret-guess-123") });
     const rows = await env.DB.prepare("SELECT * FROM audit_log WHERE kind = 'auth.failed' AND target_id = ?")
-      .bind(username)
+      .bind(user.username)
       .all();
     expect(rows.results).toHaveLength(1);
-    expect(JSON.stringify(rows.results)).not.toContain("secret-guess-123");
+    const ghost = uniqueName("ghost");
+    await call("/api/v1/user/", { auth: basic(ghost, "secret-guess-456") });
+    const all = JSON.stringify((await env.DB.prepare("SELECT * FROM audit_log WHERE kind = 'auth.failed'").all()).results);
+    expect(all).not.toContain(ghost);
+    expect(all).not.toContain("secret-guess");
+  });
+});
+
+describe("concurrent guessing", () => {
+  it("cannot slip past the per-user limit by sending guesses at once", async () => {
+    const user = await createUser();
+    const guesses = await Promise.all(
+      Array.from({ length: 15 }, (_, i) =>
+        call("/api/v1/user/", { auth: basic(user.username, `wrong-${i}`), headers: { "cf-connecting-ip": uniqueIp() } }),
+      ),
+    );
+    expect(guesses.filter((r) => r.status === 401).length).toBeLessThanOrEqual(10);
+    expect(guesses.filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(5);
+    const right = await call("/api/v1/user/", { auth: user.auth, headers: { "cf-connecting-ip": uniqueIp() } });
+    expect(right.status).toBe(429);
+  });
+
+  it("answers a blocked client 429 without writing anything more", async () => {
+    const ip = uniqueIp();
+    for (let i = 0; i < 50; i++) await call("/api/v1/user/", { auth: bearer(generateSecret("zak")), headers: { "cf-connecting-ip": ip } });
+    const count = async () => (await env.DB.prepare("SELECT count(*) AS n FROM audit_log").first<{ n: number }>())!.n;
+    const before = await count();
+    for (let i = 0; i < 5; i++) {
+      const response = await call("/api/v1/user/", { auth: bearer(generateSecret("zak")), headers: { "cf-connecting-ip": ip } });
+      expect(response.status).toBe(429);
+    }
+    expect(await count()).toBe(before);
   });
 });

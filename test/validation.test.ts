@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { adminAuth, call, createKey, createUser, json, type TestUser } from "./helpers";
 
@@ -7,6 +8,12 @@ beforeAll(async () => {
 });
 
 const ZOT = "/v2/_zot/ext/apikey";
+
+/** Nothing half-written anywhere: users, keys and audit entries stay as they were. */
+async function rowCounts() {
+  const count = async (table: string) => (await env.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>())!.n;
+  return { users: await count("users"), apiKeys: await count("api_keys"), audit: await count("audit_log") };
+}
 const USERS = "/api/v1/superuser/users";
 const big = "x".repeat(9 * 1024);
 
@@ -61,6 +68,7 @@ const cases: BadCase[] = [
 describe.each(cases)("bad input: $name", (bad) => {
   it(`answers ${bad.status} ${bad.code} and changes nothing`, async () => {
     const keysBefore = (await json(await call(ZOT, { auth: user.auth }), 200)).apiKeys.length;
+    const rowsBefore = await rowCounts();
     const response = await call(bad.path, {
       method: bad.method,
       auth: bad.asAdmin ? adminAuth() : user.auth,
@@ -73,6 +81,7 @@ describe.each(cases)("bad input: $name", (bad) => {
     if (bad.mentions) expect(body.error.message).toContain(bad.mentions);
     const keysAfter = (await json(await call(ZOT, { auth: user.auth }), 200)).apiKeys.length;
     expect(keysAfter).toBe(keysBefore);
+    expect(await rowCounts()).toEqual(rowsBefore);
   });
 });
 

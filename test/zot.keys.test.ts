@@ -164,3 +164,23 @@ describe("API key semantics", () => {
     expect(dump).not.toContain(env.KEYWARD_ADMIN_PASSWORD!);
   });
 });
+
+describe("keys made with a key", () => {
+  it("stay within the caller key's scopes and expiry (a key never begets a wider key)", async () => {
+    const user = await createUser();
+    const narrow = await createKey(user, { label: "narrow", scopes: ["repo1", "team/*"], expirationDate: "2099-01-01T00:00:00Z" });
+    const auth = bearer(narrow.apiKey);
+    const inherited = await json(await call("/v2/_zot/ext/apikey", { method: "POST", auth, json: { label: "child" } }), 201);
+    expect(inherited.scopes).toEqual(["repo1", "team/*"]);
+    expect(inherited.expirationDate).toBe("2099-01-01T00:00:00.000Z");
+    const within = await json(await call("/v2/_zot/ext/apikey", { method: "POST", auth, json: { label: "c2", scopes: ["team/app"] } }), 201);
+    expect(within.scopes).toEqual(["team/app"]);
+    await json(await call("/v2/_zot/ext/apikey", { method: "POST", auth, json: { label: "wide", scopes: ["other"] } }), 403);
+    await json(
+      await call("/v2/_zot/ext/apikey", { method: "POST", auth, json: { label: "late", expirationDate: "2199-01-01T00:00:00Z" } }),
+      403,
+    );
+    // With the password, the owner may make any key.
+    expect((await createKey(user, { label: "wide-by-owner" })).scopes).toEqual([]);
+  });
+});

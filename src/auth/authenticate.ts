@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { eq } from "drizzle-orm";
 import { burnPasswordCheck, needsRehash, hashPassword, verifyPassword } from "../crypto/password";
-import { parseSecret, secretHashes } from "../crypto/secrets";
+import { hashSecret, parseSecret, secretHashes } from "../crypto/secrets";
 import { users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError, safeErrorText } from "../errors";
@@ -92,8 +92,8 @@ function parseAuthorization(header: string): Credentials {
   throw unauthorized("Unsupported authorization scheme");
 }
 
-/** A username fit for the failure counters and the audit log: never a secret or junk. */
-function recordableUsername(username: string | null): string | undefined {
+/** A well-formed username, or undefined for junk (which is then never looked up or stored). */
+function wellFormedUsername(username: string | null): string | undefined {
   return username !== null && USERNAME_PATTERN.test(username) ? username.toLowerCase() : undefined;
 }
 
@@ -112,18 +112,30 @@ async function authenticateApiKey(c: Context<AppEnv>, creds: Extract<Credentials
     !isExpired(verified.key) &&
     (creds.username === null || creds.username === verified.user.username);
   if (!valid) {
-    await recordAuthFailure(db, actorOf(c), keys, { method: "api_key", username: recordableUsername(creds.username) ?? null });
+    // The username is recorded only when it names the key's real owner: anything else typed
+    // there might be a secret.
+    const named = verified && creds.username === verified.user.username ? creds.username : null;
+    await recordAuthFailure(db, actorOf(c), keys, { method: "api_key", username: named });
     throw unauthorized();
   }
   defer(c, recordApiKeyUse(db, verified));
-  return { user: verified.user, method: "api_key", apiKey: { id: verified.key.id, scopes: verified.key.scopes } } satisfies Principal;
+  return {
+    user: verified.user,
+    method: "api_key",
+    apiKey: { id: verified.key.id, scopes: verified.key.scopes, expiresAt: verified.key.expiresAt },
+  } satisfies Principal;
 }
 
 async function authenticatePassword(c: Context<AppEnv>, creds: Extract<Credentials, { kind: "password" }>) {
   const db = c.get("db");
   const config = c.get("config");
-  const username = recordableUsername(creds.username);
-  const keys: FailureKeys = { client: clientAddress(c), user: username };
+  const username = wellFormedUsername(creds.username);
+  // The per-user counter is keyed by a keyed hash of the name: a password typed into the
+  // username field never lands in D1 in plain text.
+  const keys: FailureKeys = {
+    client: clientAddress(c),
+    user: username && (await hashSecret(`user:${username}`, config.peppers.current)).slice(0, 32),
+  };
   // The attempt is counted before the KDF and before any check, so a burst of concurrent
   // guesses cannot all pass a stale count, and a throttled guesser cannot make us burn CPU.
   const [found, ...counted] = await db.batch([
@@ -136,7 +148,8 @@ async function authenticatePassword(c: Context<AppEnv>, creds: Extract<Credentia
   if (user?.passwordHash) ok = verifyPassword(creds.password, user.passwordHash);
   else burnPasswordCheck(creds.password, config.passwordParams);
   if (!user || !ok || !user.enabled) {
-    await auditFailure(db, actorOf(c), keys, { method: "password", username: username ?? null });
+    // Only an existing user's name is recorded; an unknown one might be a mistyped secret.
+    await auditFailure(db, actorOf(c), user ? user.username : undefined, { method: "password", username: user?.username ?? null });
     throw unauthorized();
   }
   defer(c, forgiveAttempt(db, keys));

@@ -3,7 +3,9 @@ import type { Config } from "../config";
 import { generateSecret, hashSecret } from "../crypto/secrets";
 import type { Db } from "../db/client";
 import { apiKeys, users, type ApiKey, type User } from "../db/schema";
-import { badRequest, notFound } from "../errors";
+import type { Principal } from "../auth/principal";
+import { badRequest, forbidden, notFound } from "../errors";
+import { globMatches } from "./permissions";
 import { auditInsert, type Actor } from "./audit";
 
 /** lastUsed is written at most once per key per this interval (SPEC §4.1). */
@@ -15,6 +17,29 @@ export interface NewApiKey {
   expiresAt?: Date | null;
   creatorUa?: string | null;
   kind?: ApiKey["kind"];
+}
+
+/**
+ * A key never begets a wider key (SPEC §2: scopes only narrow): a key made while signed in
+ * with a scoped or expiring key stays within its scopes and ends no later than it. Omitted
+ * scopes or expiry are inherited.
+ */
+export function narrowToCallerKey(caller: Principal["apiKey"], input: NewApiKey): NewApiKey {
+  if (!caller) return input;
+  let { scopes, expiresAt } = input;
+  if (caller.scopes) {
+    if (!scopes || scopes.length === 0) scopes = caller.scopes;
+    else if (!scopes.every((s) => caller.scopes!.some((mine) => globMatches(mine, s)))) {
+      throw forbidden("A key can only create keys within its own scopes");
+    }
+  }
+  if (caller.expiresAt) {
+    if (!expiresAt) expiresAt = caller.expiresAt;
+    else if (expiresAt.getTime() > caller.expiresAt.getTime()) {
+      throw forbidden("A key can only create keys that expire no later than itself");
+    }
+  }
+  return { ...input, scopes, expiresAt };
 }
 
 /** Creates a key for `owner`; the secret is in the result and nowhere else. */

@@ -15,6 +15,7 @@ export const FAILURE_WINDOW_MS = 5 * 60_000;
 export const LIMITS = { user: 10, client: 50 } as const;
 
 export interface FailureKeys {
+  /** An opaque per-username key (a keyed hash), never the name as typed. */
   user?: string;
   client: string;
 }
@@ -87,13 +88,13 @@ export async function recordAuthFailure(
   metadata: Record<string, unknown>,
 ): Promise<AuthFailure[]> {
   const [first, ...rest] = countAttemptQueries(db, keys);
-  const results = await db.batch([first!, ...rest, auditFailure(db, actor, keys, metadata)]);
+  const results = await db.batch([first!, ...rest, auditFailure(db, actor, undefined, metadata)]);
   return results.slice(0, 1 + rest.length).flat() as AuthFailure[];
 }
 
 /** The audit entry for a failed sign-in; names only a well-formed username, never a secret. */
-export function auditFailure(db: Db, actor: Actor, keys: FailureKeys, metadata: Record<string, unknown>) {
-  return auditInsert(db, actor, { kind: "auth.failed", targetType: "user", targetId: keys.user, metadata });
+export function auditFailure(db: Db, actor: Actor, username: string | undefined, metadata: Record<string, unknown>) {
+  return auditInsert(db, actor, { kind: "auth.failed", targetType: "user", targetId: username, metadata });
 }
 
 /** After a success: the attempt counted up front was no failure. */

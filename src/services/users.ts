@@ -1,4 +1,4 @@
-import { asc, eq } from "drizzle-orm";
+import { asc, eq, or } from "drizzle-orm";
 import type { Config } from "../config";
 import { hashPassword } from "../crypto/password";
 import { randomBase62 } from "../crypto/secrets";
@@ -17,28 +17,29 @@ export function isUniqueViolation(err: unknown): boolean {
 let bootstrapped: Promise<void> | undefined;
 
 /**
- * Creates the configured superuser if it does not exist. Runs once per isolate: one indexed
- * read after the first request, and the (slow) password hash only when the row is missing.
+ * Creates the configured superuser on first start: when neither it nor any other superuser
+ * exists (so deleting it for good, once another superuser exists, sticks). Runs once per
+ * isolate: one indexed read, and the slow password hash only when the row is missing.
  */
 export function ensureBootstrapAdmin(db: Db, config: Config): Promise<void> {
   bootstrapped ??= (async () => {
     const { username, password } = config.admin;
-    const existing = await db.select({ id: users.id }).from(users).where(eq(users.username, username));
+    const existing = await db
+      .select({ id: users.id })
+      .from(users)
+      .where(or(eq(users.username, username), eq(users.superuser, true)))
+      .limit(1);
     if (existing.length > 0) return;
     const id = crypto.randomUUID();
-    const now = new Date();
-    await db.batch([
-      db
-        .insert(users)
-        .values({ id, username, passwordHash: hashPassword(password, config.passwordParams), superuser: true, createdAt: now })
-        .onConflictDoNothing(),
-      auditInsert(db, SYSTEM_ACTOR, {
-        kind: "user.bootstrap",
-        subjectUserId: id,
-        targetType: "user",
-        targetId: username,
-      }),
-    ]);
+    const inserted = await db
+      .insert(users)
+      .values({ id, username, passwordHash: hashPassword(password, config.passwordParams), superuser: true, createdAt: new Date() })
+      .onConflictDoNothing()
+      .returning({ id: users.id });
+    // Another isolate may have won the race: only the one that inserted records it.
+    if (inserted.length > 0) {
+      await auditInsert(db, SYSTEM_ACTOR, { kind: "user.bootstrap", subjectUserId: id, targetType: "user", targetId: username });
+    }
   })().catch((err) => {
     bootstrapped = undefined;
     throw err;
@@ -141,7 +142,9 @@ export async function updateUser(
       metadata: { changed: Object.keys(changes) },
     }),
   ]);
-  return updated[0]!;
+  // Deleted meanwhile by someone else.
+  if (!updated[0]) throw notFound(`User ${username} not found`);
+  return updated[0];
 }
 
 /** Deletes the user; its keys, grants, sessions and refresh tokens go with it (FK cascade). */

@@ -2,7 +2,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import { actorOf, currentUser } from "../../auth/authenticate";
 import type { ApiKey } from "../../db/schema";
 import type { AppEnv } from "../../env";
-import { createApiKey, isExpired, listApiKeys, revokeApiKey } from "../../services/apiKeys";
+import { createApiKey, isExpired, listApiKeys, narrowToCallerKey, revokeApiKey } from "../../services/apiKeys";
 import type { createApiKeyRoute, listApiKeysRoute, revokeApiKeyRoute } from "./apikey.routes";
 
 /** zot's APIKeyDetails; absent times are null (Go's time.Time reads null as the zero time). */
@@ -23,13 +23,14 @@ function apiKeyDetails(key: ApiKey) {
 
 export const create: RouteHandler<typeof createApiKeyRoute, AppEnv> = async (c) => {
   const body = c.req.valid("json");
-  const { user } = currentUser(c);
-  const { key, secret } = await createApiKey(c.get("db"), c.get("config"), actorOf(c), user, {
+  const { user, apiKey: callerKey } = currentUser(c);
+  const input = narrowToCallerKey(callerKey, {
     label: body.label,
     scopes: body.scopes,
     expiresAt: body.expirationDate ? new Date(body.expirationDate) : null,
     creatorUa: c.req.header("user-agent")?.slice(0, 256) ?? null,
   });
+  const { key, secret } = await createApiKey(c.get("db"), c.get("config"), actorOf(c), user, input);
   return c.json({ ...apiKeyDetails(key), apiKey: secret }, 201);
 };
 
