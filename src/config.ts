@@ -31,6 +31,8 @@ export interface Config {
   kek: CryptoKey;
   /** `aud` that JWTs sent to the keyserver must carry (Quay: the server hostname). */
   audience: string;
+  /** Registries created without a hostname get `<name>.<registryDomain>`. */
+  registryDomain: string;
   /** Algorithm of keyward's own token-signing keys. */
   signingAlgorithm: KeyAlgorithm;
   passwordParams: PasswordParams;
@@ -122,6 +124,7 @@ async function buildConfig(env: Env): Promise<Config> {
     kek: await deriveKek(secret(env, "KEYWARD_KEK", environment)),
     audience: env.KEYWARD_AUDIENCE || env.KEYWARD_ISSUER || "keyward",
     signingAlgorithm: signingAlgorithm(env.KEYWARD_SIGNING_ALG),
+    registryDomain: env.KEYWARD_REGISTRY_DOMAIN || "registry.local",
     // Only the test suite may lower the KDF cost (workerd under vitest runs scrypt ~10x slower
     // than a deployed Worker); every other environment uses OWASP's minimum or more.
     passwordParams: environment === "test" ? TEST_PASSWORD_PARAMS : PASSWORD_PARAMS,

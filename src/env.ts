@@ -14,6 +14,7 @@ export interface Env {
   KEYWARD_AUDIT_RETENTION_DAYS?: string;
   KEYWARD_AUDIENCE?: string;
   KEYWARD_SIGNING_ALG?: string;
+  KEYWARD_REGISTRY_DOMAIN?: string;
   // Secrets
   KEYWARD_PEPPER?: string;
   KEYWARD_PEPPER_VERSION?: string;

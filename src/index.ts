@@ -2,6 +2,7 @@ import { createApp } from "./app";
 import type { Env } from "./env";
 import { runScheduled } from "./jobs";
 import { healthRouter } from "./routes/health";
+import { ionosRouter } from "./routes/ionos";
 import { keyserverRouter } from "./routes/keyserver";
 import { openApiDocument } from "./routes/openapi";
 import { quayRouter } from "./routes/quay";
@@ -14,7 +15,8 @@ const app = createApp()
   .route("/", quayRouter())
   .route("/", healthRouter())
   .route("/", keyserverRouter())
-  .route("/", v2AuthRouter());
+  .route("/", v2AuthRouter())
+  .route("/", ionosRouter());
 
 openApiDocument(app);
 

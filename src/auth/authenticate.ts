@@ -69,22 +69,30 @@ export function basicCredentials(username: string, password: string): Credential
   return { kind: "password", username, password };
 }
 
+/** The username and password of a Basic header, or null for another scheme. */
+export function basicPair(header: string): { username: string; password: string } | null {
+  const space = header.indexOf(" ");
+  if (header.slice(0, space).toLowerCase() !== "basic") return null;
+  let decoded: string;
+  try {
+    decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+      Uint8Array.from(atob(header.slice(space + 1).trim()), (ch) => ch.charCodeAt(0)),
+    );
+  } catch {
+    throw unauthorized("Malformed Basic credentials");
+  }
+  const colon = decoded.indexOf(":");
+  if (colon < 1) throw unauthorized("Malformed Basic credentials");
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
 /** Parses the Authorization header; malformed → 401 with no database read. */
 function parseAuthorization(header: string): Credentials {
   const space = header.indexOf(" ");
   const scheme = header.slice(0, space).toLowerCase();
   const value = header.slice(space + 1).trim();
-  if (scheme === "basic") {
-    let decoded: string;
-    try {
-      decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(value), (ch) => ch.charCodeAt(0)));
-    } catch {
-      throw unauthorized("Malformed Basic credentials");
-    }
-    const colon = decoded.indexOf(":");
-    if (colon < 1) throw unauthorized("Malformed Basic credentials");
-    return basicCredentials(decoded.slice(0, colon), decoded.slice(colon + 1));
-  }
+  const pair = basicPair(header);
+  if (pair) return basicCredentials(pair.username, pair.password);
   if (scheme === "bearer") {
     if (parseSecret(value) !== "zak") throw unauthorized("Invalid bearer token");
     return { kind: "api_key", username: null, secret: value };

@@ -94,7 +94,7 @@ export const registryTokens = sqliteTable(
     secretHash: text("secret_hash").notNull(),
     pepperVersion: integer("pepper_version").notNull(),
     scopes: text("scopes", { mode: "json" })
-      .$type<{ type: string; name: string; actions: string[] }[]>()
+      .$type<{ type: "repository" | "registry"; name: string; actions: ("pull" | "push" | "delete")[] }[]>()
       .notNull(),
     status: text("status", { enum: ["enabled", "disabled"] }).notNull(),
     expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
@@ -232,4 +232,6 @@ export type User = typeof users.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
 export type AuditEntry = typeof auditLog.$inferSelect;
 export type ServiceKey = typeof serviceKeys.$inferSelect;
+export type Registry = typeof registries.$inferSelect;
+export type RegistryToken = typeof registryTokens.$inferSelect;
 export type TokenAuthority = typeof tokenAuthorities.$inferSelect;

@@ -8,13 +8,20 @@ import { sweepAuthFailures, trimAuditLog } from "./housekeeping";
 import { gcServiceKeys, rotateSigningKeys } from "./serviceKeys";
 import { sweepExpiredApiKeys } from "./sweepExpiredApiKeys";
 import { sweepExpiredRefreshTokens } from "./sweepExpiredRefreshTokens";
+import { sweepExpiredRegistryTokens } from "./sweepExpiredRegistryTokens";
 
 /**
  * Cron expression → the jobs it runs. These keys and wrangler.toml's [triggers] crons stay
  * identical (a test checks it).
  */
 export const CRON_JOBS: Record<string, Record<string, Job>> = {
-  "*/10 * * * *": { sweepExpiredApiKeys, sweepExpiredRefreshTokens, sweepAuthFailures, gcServiceKeys },
+  "*/10 * * * *": {
+    sweepExpiredApiKeys,
+    sweepExpiredRegistryTokens,
+    sweepExpiredRefreshTokens,
+    sweepAuthFailures,
+    gcServiceKeys,
+  },
   "17 3 * * *": { rotateSigningKeys, trimAuditLog },
 };
 

@@ -5,7 +5,8 @@ import { generateSecret, hashSecret, parseSecret, secretHashes } from "../crypto
 import type { Db } from "../db/client";
 import { refreshTokens, users, type User } from "../db/schema";
 import { ApiError, badRequest } from "../errors";
-import { allowedActions, grantsQuery, publicPatternsQuery, type AccessContext } from "./permissions";
+import { allowedActions, globMatches, grantsQuery, publicPatternsQuery, type AccessContext } from "./permissions";
+import type { TokenScope } from "./registryTokens";
 import { signJwt } from "./signingKeys";
 
 /*
@@ -49,7 +50,10 @@ function repositoryPath(name: string): string {
 }
 
 /** Loads grants and public repositories in one D1 round trip. */
-export async function loadAccessContext(db: Db, principal: Principal | null): Promise<AccessContext> {
+export async function loadAccessContext(
+  db: Db,
+  principal: Pick<Principal, "user" | "apiKey"> | null,
+): Promise<AccessContext> {
   if (!principal) {
     const publicRows = await publicPatternsQuery(db);
     return { user: null, grants: [], publicPatterns: publicRows.map((r) => r.pattern), keyScopes: null };
@@ -71,6 +75,20 @@ export function grantAccess(ctx: AccessContext, requested: AccessEntry[]): Acces
       return { ...entry, actions: ok ? entry.actions.filter((a) => a === "*") : [] };
     }
     return { ...entry, actions: allowedActions(ctx, repositoryPath(entry.name), entry.actions) };
+  });
+}
+
+/**
+ * A registry token's access: what its scopes allow, and never more than its creator may do
+ * (the creator's access context decides the rest).
+ */
+export function grantTokenAccess(creator: AccessContext, scopes: TokenScope[], requested: AccessEntry[]): AccessEntry[] {
+  return grantAccess(creator, requested).map((entry) => {
+    const path = entry.type === "repository" ? repositoryPath(entry.name) : entry.name;
+    const allowed = new Set(
+      scopes.filter((s) => s.type === entry.type && globMatches(s.name, path)).flatMap((s) => s.actions as string[]),
+    );
+    return { ...entry, actions: entry.actions.filter((a) => allowed.has(a)) };
   });
 }
 

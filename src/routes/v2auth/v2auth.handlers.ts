@@ -1,12 +1,14 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { basicCredentials, principalFromHeader, unauthorized, verifyCredentials } from "../../auth/authenticate";
+import { basicCredentials, basicPair, principalFromHeader, unauthorized, verifyCredentials } from "../../auth/authenticate";
+import { authenticateRegistryToken } from "../../auth/registryToken";
 import type { Principal } from "../../auth/principal";
 import type { AppEnv } from "../../env";
 import { badRequest } from "../../errors";
 import {
   createRefreshToken,
   grantAccess,
+  grantTokenAccess,
   issueRegistryToken,
   loadAccessContext,
   parseScopes,
@@ -27,16 +29,28 @@ async function tokenFor(
   return issueRegistryToken(db, c.get("config"), { subject: principal?.user.username ?? "", service, access });
 }
 
+/** Basic `name:krt_…`: an IONOS-style registry token, for its own registry's service only. */
+async function registryTokenGrant(c: Context<AppEnv>, name: string, secret: string, service: string, scopes: string[]) {
+  const { token, creator } = await authenticateRegistryToken(c, name, secret, service);
+  const access = grantTokenAccess(creator, token.scopes, parseScopes(scopes));
+  return issueRegistryToken(c.get("db"), c.get("config"), { subject: token.name, service, access });
+}
+
 export const getToken: RouteHandler<typeof getTokenRoute, AppEnv> = async (c) => {
   const query = c.req.valid("query");
   // Parse scopes before any credential work: bad syntax is a 400 whoever asks.
   const scopes = query.scope === undefined ? [] : [query.scope].flat();
   parseScopes(scopes);
+  const service = query.service ?? c.get("config").defaultService;
+  const header = c.req.header("authorization");
+  const pair = header ? basicPair(header) : null;
+  if (pair?.password.startsWith("krt_")) {
+    return c.json(await registryTokenGrant(c, pair.username, pair.password, service, scopes), 200);
+  }
   const principal = await principalFromHeader(c);
   if (principal && query.account && query.account !== principal.user.username) {
     throw unauthorized("account does not match the credentials");
   }
-  const service = query.service ?? c.get("config").defaultService;
   const issued = await tokenFor(c, principal, service, scopes);
   if (principal && query.offline_token === "true") {
     issued.refresh_token = await createRefreshToken(c.get("db"), c.get("config"), principal.user, service, query.client_id ?? null);
@@ -52,6 +66,9 @@ export const postToken: RouteHandler<typeof postTokenRoute, AppEnv> = async (c) 
   let refreshToken: string | undefined;
   if (form.grant_type === "password") {
     if (!form.username || !form.password) throw badRequest("username and password are required for grant_type=password");
+    if (form.password.startsWith("krt_")) {
+      return c.json(await registryTokenGrant(c, form.username, form.password, form.service, scopes), 200);
+    }
     principal = await verifyCredentials(c, basicCredentials(form.username, form.password));
     if (form.access_type === "offline") {
       refreshToken = await createRefreshToken(c.get("db"), c.get("config"), principal.user, form.service, form.client_id ?? null);

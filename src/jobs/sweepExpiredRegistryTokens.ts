@@ -1,0 +1,29 @@
+import { BATCH_ROWS, MAX_BATCHES, type JobContext, type JobResult } from "./context";
+
+const EXPIRED = `SELECT id, registry_id, name, created_by_user_id, expires_at FROM registry_tokens
+  WHERE expires_at < ?1 ORDER BY expires_at LIMIT ${BATCH_ROWS}`;
+
+/**
+ * IONOS deletes registry tokens when they expire; so does keyward, in bounded batches through
+ * the expiry index, with one audit entry per token in the same transaction as the delete.
+ */
+export async function sweepExpiredRegistryTokens({ d1, now }: JobContext): Promise<JobResult> {
+  const at = now.getTime();
+  const audit = d1
+    .prepare(
+      `INSERT INTO audit_log (at, kind, actor_name, subject_user_id, target_type, target_id, metadata)
+       SELECT ?1, 'registry_token.sweep', 'keyward', created_by_user_id, 'registry_token', id,
+         json_object('registryId', registry_id, 'name', name, 'expiredAt', expires_at)
+       FROM (${EXPIRED})`,
+    )
+    .bind(at);
+  const remove = d1.prepare(`DELETE FROM registry_tokens WHERE id IN (SELECT id FROM (${EXPIRED}))`).bind(at);
+  let deleted = 0;
+  for (let i = 0; i < MAX_BATCHES; i++) {
+    const [, result] = await d1.batch([audit, remove]);
+    const changes = result!.meta.changes ?? 0;
+    deleted += changes;
+    if (changes < BATCH_ROWS) break;
+  }
+  return { deleted };
+}
