@@ -96,6 +96,12 @@ try {
   await api(keyward.url, "POST", "/api/v1/superuser/users", ADMIN, { username: "bob", password: "bob-password-12" });
   await api(keyward.url, "POST", "/api/v1/superuser/public-repositories", ADMIN, { repository: "public/*" });
   const key = await api(keyward.url, "POST", "/v2/_zot/ext/apikey", ["alice", "alice-password-1"], { label: "interop" });
+  // An IONOS-style registry for this registry's service, and a robot token limited to ci/*.
+  const reg = await api(keyward.url, "POST", "/registries", ADMIN, { properties: { name: "interop", hostname: "registry.local" } });
+  const robot = await api(keyward.url, "POST", `/registries/${reg.id}/tokens`, ADMIN, {
+    properties: { name: "ci-robot", scopes: [{ type: "repository", name: "ci/*", actions: ["pull", "push"] }] },
+  });
+  const robotCreds = `ci-robot:${robot.properties.credentials.password}`;
 
   const caPem = await (await fetch(`${keyward.url}/v2/auth/certs.pem`)).text();
   writeFileSync(join(work, "ca.pem"), caPem);
@@ -118,11 +124,11 @@ try {
     `    rootcertbundle: ${join(work, "ca.pem")}`,
     "",
   ].join("\n"));
-  const reg = spawn("docker-registry", ["serve", join(work, "config.yml")], { stdio: ["ignore", "pipe", "pipe"], detached: true });
-  children.push(reg);
+  const registryProcess = spawn("docker-registry", ["serve", join(work, "config.yml")], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  children.push(registryProcess);
   let regLog = "";
-  reg.stdout.on("data", (d) => (regLog += d));
-  reg.stderr.on("data", (d) => (regLog += d));
+  registryProcess.stdout.on("data", (d) => (regLog += d));
+  registryProcess.stderr.on("data", (d) => (regLog += d));
   for (let i = 0; ; i++) {
     try {
       const r = await fetch(`http://${registry}/v2/`);
@@ -156,6 +162,13 @@ try {
     ["the superuser pushes a public image", () => push("public/base:1", ADMIN.join(":")), true],
     ["anonymous pull of a public repository works", () => pull("public/base:1", null), true],
     ["anonymous push to a public repository is refused", () => push("public/base:2", null), false],
+    ["push with a registry token (name:krt_…) inside its scopes", () => push("ci/app:1", robotCreds), true],
+    ["pull with the registry token", () => pull("ci/app:1", robotCreds), true],
+    ["push with the registry token outside its scopes is refused", () => push("alice/app:9", robotCreds), false],
+    ["push with the registry token after disabling it is refused", async () => {
+      await api(keyward.url, "PATCH", `/registries/${reg.id}/tokens/${robot.id}`, ADMIN, { status: "disabled" });
+      return push("ci/app:2", robotCreds);
+    }, false],
     ["push with the API key after revoking it is refused", async () => {
       await api(keyward.url, "DELETE", `/v2/_zot/ext/apikey?id=${key.uuid}`, ["alice", "alice-password-1"]);
       return push("alice/app:3", `alice:${key.apiKey}`);
