@@ -29,6 +29,14 @@ const expectations = [
     ["certs.pem is a CA certificate", lines.some((l) => /CA:TRUE/.test(l))],
     ["openssl verifies the signing key's leaf against the CA", lines.at(-1) === "keyward-leaf.pem: OK"],
   ],
+  (lines) => [
+    ["the token password is a krt_ secret", lines[0] === "krt_"],
+    ["the token logs in at /v2/auth", lines[1] === "true"],
+    ["page 1 has 2 of 4 tokens and a next link", /^\{"count":2,"total":4,"names":\["ci-robot","robot-1"\],"next":"[^"]*offset=2&limit=2"\}$/.test(lines[2] ?? "")],
+    ["page 2 has the last 2 and no next link", /^\{"count":2,"total":4,"names":\["robot-2","robot-3"\],"next":null\}$/.test(lines[3] ?? "")],
+    ["PATCH disables the token", lines[4] === "disabled"],
+    ["the disabled token's next login answers 401", lines[5] === "401"],
+  ],
 ];
 
 if (blocks.length !== expectations.length) throw new Error(`README has ${blocks.length} readme-check blocks, expected ${expectations.length}`);
