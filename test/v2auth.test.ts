@@ -220,3 +220,31 @@ describe("permissions API access", () => {
     await json(await call("/api/v1/superuser/public-repositories", { auth: alice.auth }), 403);
   });
 });
+
+describe("the /v2/auth hot path", () => {
+  async function roundTrips(auth: string | undefined, scope: string) {
+    const { countingD1 } = await import("./db-spy");
+    const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
+    const worker = (await import("../src/index")).default;
+    const url = `https://keyward.test/v2/auth?service=${SERVICE}&scope=${encodeURIComponent(scope)}`;
+    const headers: Record<string, string> = { "cf-connecting-ip": uniqueIp() };
+    if (auth) headers.authorization = auth;
+    // Warm: the signing key is cached per isolate, lastUsed has just been written.
+    await call(url.replace("https://keyward.test", ""), { auth, headers });
+    const spy = countingD1();
+    const ctx = createExecutionContext();
+    const response = await worker.fetch(new Request(url, { headers }), { ...env, DB: spy.db }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(200);
+    return spy.roundTrips();
+  }
+
+  it("resolves an API key, its grants and the public repositories in one D1 round trip", async () => {
+    const { apiKey } = await createKey(alice, { label: "hot" });
+    expect(await roundTrips(basic(alice.username, apiKey), `repository:${alice.username}/app:pull`)).toBe(1);
+  });
+
+  it("serves an anonymous request in one D1 round trip", async () => {
+    expect(await roundTrips(undefined, "repository:library/x:pull")).toBe(1);
+  });
+});

@@ -1,9 +1,11 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { eq } from "drizzle-orm";
+import { eq, inArray, type SQLWrapper } from "drizzle-orm";
 import { burnPasswordCheck, needsRehash, hashPassword, verifyPassword } from "../crypto/password";
 import { hashSecret, parseSecret, secretHashes } from "../crypto/secrets";
-import { users } from "../db/schema";
+import type { Db } from "../db/client";
+import { apiKeys, users } from "../db/schema";
+import { grantsQuery, publicPatternsQuery, type Grant } from "../services/permissions";
 import type { AppEnv } from "../env";
 import { ApiError, safeErrorText } from "../errors";
 import { apiKeyLookupQuery, isExpired, recordApiKeyUse, toVerifiedKey } from "../services/apiKeys";
@@ -105,13 +107,29 @@ function wellFormedUsername(username: string | null): string | undefined {
   return username !== null && USERNAME_PATTERN.test(username) ? username.toLowerCase() : undefined;
 }
 
-async function authenticateApiKey(c: Context<AppEnv>, creds: Extract<Credentials, { kind: "api_key" }>) {
+/** Reads for the caller's grants and the public repositories, keyed by a subquery for the user. */
+function accessQueries(db: Db, userId: SQLWrapper) {
+  return [grantsQuery(db, userId), publicPatternsQuery(db)] as const;
+}
+
+function accessOf(results: unknown[]): Principal["access"] {
+  const [grants, publicRows] = results as [Grant[], { pattern: string }[]];
+  return { grants, publicPatterns: publicRows.map((r) => r.pattern) };
+}
+
+async function authenticateApiKey(c: Context<AppEnv>, creds: Extract<Credentials, { kind: "api_key" }>, withAccess: boolean) {
   const db = c.get("db");
   const config = c.get("config");
   const hashes = await secretHashes(creds.secret, config.peppers);
   const keys: FailureKeys = { client: clientAddress(c) };
-  // Hot path: the key with its owner, and the client's failure counter, in one D1 round trip.
-  const [rows, counters] = await db.batch([apiKeyLookupQuery(db, hashes), failureCountsQuery(db, keys)]);
+  // Hot path: the key with its owner and the client's failure counter (and, for /v2/auth, the
+  // owner's grants and the public repositories) in one D1 round trip.
+  const owner = db.select({ id: apiKeys.userId }).from(apiKeys).where(inArray(apiKeys.secretHash, hashes));
+  const [rows, counters, ...access] = await db.batch([
+    apiKeyLookupQuery(db, hashes),
+    failureCountsQuery(db, keys),
+    ...(withAccess ? accessQueries(db, owner) : []),
+  ]);
   assertNotThrottled(counters, keys, "before");
   const verified = toVerifiedKey(rows[0], hashes, config);
   const valid =
@@ -131,10 +149,11 @@ async function authenticateApiKey(c: Context<AppEnv>, creds: Extract<Credentials
     user: verified.user,
     method: "api_key",
     apiKey: { id: verified.key.id, scopes: verified.key.scopes, expiresAt: verified.key.expiresAt },
+    ...(withAccess ? { access: accessOf(access) } : {}),
   } satisfies Principal;
 }
 
-async function authenticatePassword(c: Context<AppEnv>, creds: Extract<Credentials, { kind: "password" }>) {
+async function authenticatePassword(c: Context<AppEnv>, creds: Extract<Credentials, { kind: "password" }>, withAccess: boolean) {
   const db = c.get("db");
   const config = c.get("config");
   const username = wellFormedUsername(creds.username);
@@ -146,11 +165,15 @@ async function authenticatePassword(c: Context<AppEnv>, creds: Extract<Credentia
   };
   // The attempt is counted before the KDF and before any check, so a burst of concurrent
   // guesses cannot all pass a stale count, and a throttled guesser cannot make us burn CPU.
-  const [found, ...counted] = await db.batch([
+  const counting = countAttemptQueries(db, keys);
+  const named = db.select({ id: users.id }).from(users).where(eq(users.username, username ?? ""));
+  const [found, ...rest] = await db.batch([
     db.select().from(users).where(eq(users.username, username ?? "")),
-    ...countAttemptQueries(db, keys),
+    ...counting,
+    ...(withAccess ? accessQueries(db, named) : []),
   ]);
-  assertNotThrottled(counted.flat(), keys, "after");
+  const counted = rest.slice(0, counting.length);
+  assertNotThrottled(counted.flat() as { key: string; windowStart: Date; count: number }[], keys, "after");
   const user = found[0];
   let ok = false;
   if (user?.passwordHash) ok = verifyPassword(creds.password, user.passwordHash);
@@ -168,18 +191,25 @@ async function authenticatePassword(c: Context<AppEnv>, creds: Extract<Credentia
     set.passwordHash = hashPassword(creds.password, config.passwordParams);
   }
   if (Object.keys(set).length > 0) defer(c, db.update(users).set(set).where(eq(users.id, user.id)));
-  return { user, method: "password" } satisfies Principal;
+  return {
+    user,
+    method: "password",
+    ...(withAccess ? { access: accessOf(rest.slice(counting.length)) } : {}),
+  } satisfies Principal;
 }
 
-/** Verifies credentials (401 or 429 on failure, counted and audited). */
-export function verifyCredentials(c: Context<AppEnv>, creds: Credentials): Promise<Principal> {
-  return creds.kind === "api_key" ? authenticateApiKey(c, creds) : authenticatePassword(c, creds);
+/**
+ * Verifies credentials (401 or 429 on failure, counted and audited). `withAccess` also loads
+ * the caller's grants and the public repositories in the same D1 round trip (for /v2/auth).
+ */
+export function verifyCredentials(c: Context<AppEnv>, creds: Credentials, withAccess = false): Promise<Principal> {
+  return creds.kind === "api_key" ? authenticateApiKey(c, creds, withAccess) : authenticatePassword(c, creds, withAccess);
 }
 
 /** The caller named by an Authorization header (Basic or Bearer), or null when there is none. */
-export async function principalFromHeader(c: Context<AppEnv>): Promise<Principal | null> {
+export async function principalFromHeader(c: Context<AppEnv>, withAccess = false): Promise<Principal | null> {
   const header = c.req.header("authorization");
-  return header ? verifyCredentials(c, parseAuthorization(header)) : null;
+  return header ? verifyCredentials(c, parseAuthorization(header), withAccess) : null;
 }
 
 /** Resolves the caller from the Authorization header (if any) into c.var.principal. */

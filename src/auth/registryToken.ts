@@ -1,4 +1,6 @@
+import { inArray } from "drizzle-orm";
 import type { Context } from "hono";
+import { registryTokens } from "../db/schema";
 import { parseSecret, secretHashes } from "../crypto/secrets";
 import type { AppEnv } from "../env";
 import { assertNotThrottled, failureCountsQuery, recordAuthFailure, type FailureKeys } from "../services/authFailures";
@@ -21,14 +23,22 @@ export async function authenticateRegistryToken(
   const db = c.get("db");
   const hashes = await secretHashes(secret, c.get("config").peppers);
   const keys: FailureKeys = { client: clientAddress(c) };
-  const [tokens, counters] = await db.batch([tokenLookupQuery(db, hashes), failureCountsQuery(db, keys)]);
+  const creatorId = db
+    .select({ id: registryTokens.createdByUserId })
+    .from(registryTokens)
+    .where(inArray(registryTokens.secretHash, hashes));
+  const [tokens, counters, grants, publicRows] = await db.batch([
+    tokenLookupQuery(db, hashes),
+    failureCountsQuery(db, keys),
+    grantsQuery(db, creatorId),
+    publicPatternsQuery(db),
+  ]);
   assertNotThrottled(counters, keys, "before");
   const token = tokens[0];
   if (!token || !isTokenUsable(token, name, service)) {
     await recordAuthFailure(db, actorOf(c), keys, { method: "registry_token", token: token?.name === name ? token.id : null });
     throw unauthorized();
   }
-  const [grants, publicRows] = await db.batch([grantsQuery(db, token.creator.id), publicPatternsQuery(db)]);
   defer(c, recordTokenUse(db, token));
   return {
     token,

@@ -1,4 +1,4 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, inArray, type SQLWrapper } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { publicRepositories, repositoryPermissions, type User } from "../db/schema";
 import { notFound } from "../errors";
@@ -61,12 +61,14 @@ export function allowedActions(ctx: AccessContext, name: string, requested: stri
   return requested.filter((action) => allowed.has(action));
 }
 
-export function grantsQuery(db: Db, userId: string) {
+/** A user's grants; `userId` may be a subquery, so they load in the credential's round trip. */
+export function grantsQuery(db: Db, userId: string | SQLWrapper) {
   return db
     .select({ pattern: repositoryPermissions.pattern, role: repositoryPermissions.role })
     .from(repositoryPermissions)
-    .where(eq(repositoryPermissions.userId, userId));
+    .where(typeof userId === "string" ? eq(repositoryPermissions.userId, userId) : inArray(repositoryPermissions.userId, userId));
 }
+
 
 export function publicPatternsQuery(db: Db) {
   return db.select({ pattern: publicRepositories.pattern }).from(publicRepositories);

@@ -49,11 +49,14 @@ function repositoryPath(name: string): string {
   return name.includes("/") && /[.:]/.test(first) ? name.slice(first.length + 1) : name;
 }
 
-/** Loads grants and public repositories in one D1 round trip. */
+/** Grants and public repositories: preloaded with the credential, or one D1 round trip. */
 export async function loadAccessContext(
   db: Db,
-  principal: Pick<Principal, "user" | "apiKey"> | null,
+  principal: Pick<Principal, "user" | "apiKey" | "access"> | null,
 ): Promise<AccessContext> {
+  if (principal?.access) {
+    return { user: principal.user, ...principal.access, keyScopes: principal.apiKey?.scopes ?? null };
+  }
   if (!principal) {
     const publicRows = await publicPatternsQuery(db);
     return { user: null, grants: [], publicPatterns: publicRows.map((r) => r.pattern), keyScopes: null };

@@ -47,7 +47,8 @@ export const getToken: RouteHandler<typeof getTokenRoute, AppEnv> = async (c) =>
   if (pair?.password.startsWith("krt_")) {
     return c.json(await registryTokenGrant(c, pair.username, pair.password, service, scopes), 200);
   }
-  const principal = await principalFromHeader(c);
+  // Credential, grants and public repositories in one D1 round trip.
+  const principal = await principalFromHeader(c, true);
   if (principal && query.account && query.account !== principal.user.username) {
     throw unauthorized("account does not match the credentials");
   }
@@ -69,7 +70,7 @@ export const postToken: RouteHandler<typeof postTokenRoute, AppEnv> = async (c) 
     if (form.password.startsWith("krt_")) {
       return c.json(await registryTokenGrant(c, form.username, form.password, form.service, scopes), 200);
     }
-    principal = await verifyCredentials(c, basicCredentials(form.username, form.password));
+    principal = await verifyCredentials(c, basicCredentials(form.username, form.password), true);
     if (form.access_type === "offline") {
       refreshToken = await createRefreshToken(c.get("db"), c.get("config"), principal.user, form.service, form.client_id ?? null);
     }
