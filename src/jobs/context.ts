@@ -18,3 +18,19 @@ export type Job = (ctx: JobContext) => Promise<JobResult>;
 export const BATCH_ROWS = 100;
 /** … and at most this many batches a run, so one run stays bounded; the next run goes on. */
 export const MAX_BATCHES = 50;
+
+/**
+ * Runs `statements` as one D1 batch (one transaction) again and again, at most MAX_BATCHES
+ * times, until the last statement changes fewer than BATCH_ROWS rows; returns how many rows
+ * the last statement changed in all. Each statement must select at most BATCH_ROWS rows.
+ */
+export async function repeatInBatches(d1: D1Database, statements: D1PreparedStatement[]): Promise<number> {
+  let changed = 0;
+  for (let i = 0; i < MAX_BATCHES; i++) {
+    const results = await d1.batch(statements);
+    const changes = results.at(-1)!.meta.changes ?? 0;
+    changed += changes;
+    if (changes < BATCH_ROWS) break;
+  }
+  return changed;
+}

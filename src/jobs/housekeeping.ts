@@ -1,5 +1,5 @@
 import { sweepStaleFailures } from "../services/authFailures";
-import { BATCH_ROWS, MAX_BATCHES, type JobContext, type JobResult } from "./context";
+import { BATCH_ROWS, repeatInBatches, type JobContext, type JobResult } from "./context";
 
 /** Failed-sign-in counters whose window has passed (index on window_start). */
 export async function sweepAuthFailures({ db, now }: JobContext): Promise<JobResult> {
@@ -12,11 +12,6 @@ export async function trimAuditLog({ d1, config, now }: JobContext): Promise<Job
   const trim = d1
     .prepare(`DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY at LIMIT ${BATCH_ROWS})`)
     .bind(now.getTime() - config.auditRetentionMs);
-  let deleted = 0;
-  for (let i = 0; i < MAX_BATCHES; i++) {
-    const changes = (await trim.run()).meta.changes ?? 0;
-    deleted += changes;
-    if (changes < BATCH_ROWS) break;
-  }
+  const deleted = await repeatInBatches(d1, [trim]);
   return { deleted };
 }

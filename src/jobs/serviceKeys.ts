@@ -1,5 +1,5 @@
 import { rotateSigningKeysIfDue } from "../services/signingKeys";
-import { BATCH_ROWS, MAX_BATCHES, type JobContext, type JobResult } from "./context";
+import { BATCH_ROWS, repeatInBatches, type JobContext, type JobResult } from "./context";
 
 const DAY_MS = 86_400_000;
 /** Quay's rules, which Quay itself only applied when other keys changed. */
@@ -23,14 +23,7 @@ async function deleteKeysInBatches(d1: D1Database, selection: string, params: un
     )
     .bind(...params, at);
   const remove = d1.prepare(`DELETE FROM service_keys WHERE kid IN (SELECT kid FROM (${selection}))`).bind(...params);
-  let deleted = 0;
-  for (let i = 0; i < MAX_BATCHES; i++) {
-    const [, result] = await d1.batch([audit, remove]);
-    const changes = result!.meta.changes ?? 0;
-    deleted += changes;
-    if (changes < BATCH_ROWS) break;
-  }
-  return deleted;
+  return repeatInBatches(d1, [audit, remove]);
 }
 
 /**
@@ -67,12 +60,6 @@ export async function gcServiceKeys({ d1, now }: JobContext): Promise<JobResult>
       .bind(at),
     d1.prepare(`UPDATE service_keys SET flagged_at = ?1 WHERE kid IN (SELECT kid FROM (${overdue}))`).bind(at),
   ];
-  let flagged = 0;
-  for (let i = 0; i < MAX_BATCHES; i++) {
-    const [, result] = await d1.batch([flagAudit, flag]);
-    const changes = result!.meta.changes ?? 0;
-    flagged += changes;
-    if (changes < BATCH_ROWS) break;
-  }
+  const flagged = await repeatInBatches(d1, [flagAudit, flag]);
   return { expired, unapproved, flagged };
 }

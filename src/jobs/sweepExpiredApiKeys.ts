@@ -1,4 +1,4 @@
-import { BATCH_ROWS, MAX_BATCHES, type JobContext, type JobResult } from "./context";
+import { BATCH_ROWS, repeatInBatches, type JobContext, type JobResult } from "./context";
 
 // The same rows for both statements: they run in one D1 batch (one transaction).
 const EXPIRED = `SELECT id, user_id, label, expires_at FROM api_keys
@@ -21,12 +21,6 @@ export async function sweepExpiredApiKeys({ d1, config, now }: JobContext): Prom
     )
     .bind(cutoff, now.getTime());
   const remove = d1.prepare(`DELETE FROM api_keys WHERE id IN (SELECT id FROM (${EXPIRED}))`).bind(cutoff);
-  let deleted = 0;
-  for (let i = 0; i < MAX_BATCHES; i++) {
-    const [, result] = await d1.batch([audit, remove]);
-    const changes = result!.meta.changes ?? 0;
-    deleted += changes;
-    if (changes < BATCH_ROWS) break;
-  }
+  const deleted = await repeatInBatches(d1, [audit, remove]);
   return { deleted };
 }

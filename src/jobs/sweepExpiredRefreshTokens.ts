@@ -1,4 +1,4 @@
-import { BATCH_ROWS, MAX_BATCHES, type JobContext, type JobResult } from "./context";
+import { BATCH_ROWS, repeatInBatches, type JobContext, type JobResult } from "./context";
 
 /** Expired refresh tokens are useless: delete them in bounded batches through the expiry index. */
 export async function sweepExpiredRefreshTokens({ d1, now }: JobContext): Promise<JobResult> {
@@ -8,11 +8,6 @@ export async function sweepExpiredRefreshTokens({ d1, now }: JobContext): Promis
          (SELECT id FROM refresh_tokens WHERE expires_at < ? ORDER BY expires_at LIMIT ${BATCH_ROWS})`,
     )
     .bind(now.getTime());
-  let deleted = 0;
-  for (let i = 0; i < MAX_BATCHES; i++) {
-    const changes = (await sweep.run()).meta.changes ?? 0;
-    deleted += changes;
-    if (changes < BATCH_ROWS) break;
-  }
+  const deleted = await repeatInBatches(d1, [sweep]);
   return { deleted };
 }

@@ -1,4 +1,4 @@
-import { BATCH_ROWS, MAX_BATCHES, type JobContext, type JobResult } from "./context";
+import { BATCH_ROWS, repeatInBatches, type JobContext, type JobResult } from "./context";
 
 const EXPIRED = `SELECT id, registry_id, name, created_by_user_id, expires_at FROM registry_tokens
   WHERE expires_at < ?1 ORDER BY expires_at LIMIT ${BATCH_ROWS}`;
@@ -18,12 +18,6 @@ export async function sweepExpiredRegistryTokens({ d1, now }: JobContext): Promi
     )
     .bind(at);
   const remove = d1.prepare(`DELETE FROM registry_tokens WHERE id IN (SELECT id FROM (${EXPIRED}))`).bind(at);
-  let deleted = 0;
-  for (let i = 0; i < MAX_BATCHES; i++) {
-    const [, result] = await d1.batch([audit, remove]);
-    const changes = result!.meta.changes ?? 0;
-    deleted += changes;
-    if (changes < BATCH_ROWS) break;
-  }
+  const deleted = await repeatInBatches(d1, [audit, remove]);
   return { deleted };
 }
