@@ -8,6 +8,9 @@ import { open } from "../src/crypto/envelope";
 import { importPrivateKey } from "../src/crypto/keys";
 import { parseCertificate, verifyChain } from "../src/crypto/x509";
 import { createDb } from "../src/db/client";
+import { EXPIRED_SERVICE_KEYS, OVERDUE_SERVICE_KEYS, UNAPPROVED_SERVICE_KEYS } from "../src/jobs/serviceKeys";
+import { EXPIRED_API_KEYS } from "../src/jobs/sweepExpiredApiKeys";
+import { EXPIRED_REGISTRY_TOKENS } from "../src/jobs/sweepExpiredRegistryTokens";
 import { createSigningKey, invalidateSigner, signJwt, SIGNING_KEY_LIFETIME_MS } from "../src/services/signingKeys";
 import { call, json } from "./helpers";
 
@@ -128,17 +131,19 @@ describe("signing-key rotation and service-key GC (cron)", () => {
     ]);
   });
 
-  it("selects GC candidates through indexes", async () => {
+  it("selects GC candidates through the jobs' own SQL and partial indexes", async () => {
     for (const [query, index] of [
-      ["SELECT kid FROM service_keys WHERE expires_at < 1 ORDER BY expires_at LIMIT 100", "service_keys_expires"],
-      ["SELECT kid FROM service_keys WHERE approved_at IS NULL AND created_at < 1 ORDER BY created_at LIMIT 100", "service_keys_unapproved"],
-      [
-        "SELECT kid FROM service_keys WHERE rotation_duration_s IS NOT NULL AND flagged_at IS NULL AND created_at + rotation_duration_s * 1000 < 1 ORDER BY created_at LIMIT 100",
-        "service_keys_rotation_pending",
-      ],
+      [EXPIRED_SERVICE_KEYS, "service_keys_expires"],
+      [UNAPPROVED_SERVICE_KEYS, "service_keys_unapproved"],
+      [OVERDUE_SERVICE_KEYS, "service_keys_rotation_pending"],
+      [EXPIRED_API_KEYS, "api_keys_expires"],
+      [EXPIRED_REGISTRY_TOKENS, "registry_tokens_expires"],
     ] as const) {
-      const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query}`).all<{ detail: string }>();
-      expect(plan.results.map((r) => r.detail).join(" | ")).toContain(index);
+      const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query}`).bind(Date.now()).all<{ detail: string }>();
+      const details = plan.results.map((r) => r.detail).join(" | ");
+      expect(details).toContain(index);
+      // At most a walk of the partial index (rows that may be due), never of the table.
+      expect(details).not.toMatch(/SCAN \w+\b(?! USING)/);
     }
   });
 });

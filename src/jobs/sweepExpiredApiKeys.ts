@@ -1,7 +1,8 @@
 import { BATCH_ROWS, repeatInBatches, type JobContext, type JobResult } from "./context";
 
 // The same rows for both statements: they run in one D1 batch (one transaction).
-const EXPIRED = `SELECT id, user_id, label, expires_at FROM api_keys
+/** The selection, exported so a test can check its query plan. */
+export const EXPIRED_API_KEYS = `SELECT id, user_id, label, expires_at FROM api_keys
   WHERE expires_at < ?1 ORDER BY expires_at LIMIT ${BATCH_ROWS}`;
 
 /**
@@ -17,10 +18,10 @@ export async function sweepExpiredApiKeys({ d1, config, now }: JobContext): Prom
       `INSERT INTO audit_log (at, kind, actor_name, subject_user_id, target_type, target_id, metadata)
        SELECT ?2, 'api_key.sweep', 'keyward', user_id, 'api_key', id,
          json_object('label', label, 'expiredAt', expires_at)
-       FROM (${EXPIRED})`,
+       FROM (${EXPIRED_API_KEYS})`,
     )
     .bind(cutoff, now.getTime());
-  const remove = d1.prepare(`DELETE FROM api_keys WHERE id IN (SELECT id FROM (${EXPIRED}))`).bind(cutoff);
+  const remove = d1.prepare(`DELETE FROM api_keys WHERE id IN (SELECT id FROM (${EXPIRED_API_KEYS}))`).bind(cutoff);
   const deleted = await repeatInBatches(d1, [audit, remove]);
   return { deleted };
 }

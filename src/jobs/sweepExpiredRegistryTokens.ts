@@ -1,6 +1,7 @@
 import { BATCH_ROWS, repeatInBatches, type JobContext, type JobResult } from "./context";
 
-const EXPIRED = `SELECT id, registry_id, name, created_by_user_id, expires_at FROM registry_tokens
+/** The selection, exported so a test can check its query plan. */
+export const EXPIRED_REGISTRY_TOKENS = `SELECT id, registry_id, name, created_by_user_id, expires_at FROM registry_tokens
   WHERE expires_at < ?1 ORDER BY expires_at LIMIT ${BATCH_ROWS}`;
 
 /**
@@ -14,10 +15,10 @@ export async function sweepExpiredRegistryTokens({ d1, now }: JobContext): Promi
       `INSERT INTO audit_log (at, kind, actor_name, subject_user_id, target_type, target_id, metadata)
        SELECT ?1, 'registry_token.sweep', 'keyward', created_by_user_id, 'registry_token', id,
          json_object('registryId', registry_id, 'name', name, 'expiredAt', expires_at)
-       FROM (${EXPIRED})`,
+       FROM (${EXPIRED_REGISTRY_TOKENS})`,
     )
     .bind(at);
-  const remove = d1.prepare(`DELETE FROM registry_tokens WHERE id IN (SELECT id FROM (${EXPIRED}))`).bind(at);
+  const remove = d1.prepare(`DELETE FROM registry_tokens WHERE id IN (SELECT id FROM (${EXPIRED_REGISTRY_TOKENS}))`).bind(at);
   const deleted = await repeatInBatches(d1, [audit, remove]);
   return { deleted };
 }
