@@ -163,7 +163,9 @@ export async function updateServiceKey(db: Db, actor: Actor, kid: string, change
       metadata: { service: key.service, changed: Object.keys(changes) },
     }),
   ]);
-  return updated[0]!;
+  // Deleted between the read and the write.
+  if (!updated[0]) throw notFound(`Service key ${kid} not found`);
+  return updated[0];
 }
 
 export async function deleteServiceKey(db: Db, actor: Actor, kid: string, how = "superuser") {
@@ -197,7 +199,9 @@ export async function approveServiceKey(db: Db, actor: Actor, kid: string, notes
       metadata: { service: key.service, notes },
     }),
   ]);
-  return updated[0]!;
+  // Deleted between the read and the write.
+  if (!updated[0]) throw notFound(`Service key ${kid} not found`);
+  return updated[0];
 }
 
 export interface RegisteredKey {
