@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { generateSecret } from "../src/crypto/secrets";
+import { LIMITS } from "../src/services/authFailures";
 import { countingD1 } from "./db-spy";
 import { adminAuth, basic, bearer, call, createKey, createUser, json, ORIGIN, uniqueIp, uniqueName } from "./helpers";
 
@@ -83,17 +84,15 @@ describe("authentication", () => {
     expect(spy.roundTrips()).toBe(1);
   });
 
-  it("slows repeated failures for one username with 429 and Retry-After, before checking the password", async () => {
+  it("slows repeated failures for one username from one client with 429 and Retry-After, before checking the password", async () => {
     const user = await createUser();
-    for (let i = 0; i < 10; i++) {
-      const response = await call("/api/v1/user/", {
-        auth: basic(user.username, `wrong-${i}`),
-        headers: { "cf-connecting-ip": uniqueIp() },
-      });
+    const ip = uniqueIp();
+    for (let i = 0; i < LIMITS.pair; i++) {
+      const response = await call("/api/v1/user/", { auth: basic(user.username, `wrong-${i}`), headers: { "cf-connecting-ip": ip } });
       expect(response.status).toBe(401);
     }
-    // Even the right password is refused while the window lasts.
-    const throttled = await call("/api/v1/user/", { auth: user.auth, headers: { "cf-connecting-ip": uniqueIp() } });
+    // Even the right password is refused from that client while its lockout lasts.
+    const throttled = await call("/api/v1/user/", { auth: user.auth, headers: { "cf-connecting-ip": ip } });
     expect((await json(throttled, 429)).error.code).toBe("rate_limited");
     expect(Number(throttled.headers.get("retry-after"))).toBeGreaterThan(0);
   });
@@ -138,16 +137,17 @@ describe("authentication", () => {
 });
 
 describe("concurrent guessing", () => {
-  it("cannot slip past the per-user limit by sending guesses at once", async () => {
+  it("cannot slip past the per-client limit for a username by sending guesses at once", async () => {
     const user = await createUser();
+    const ip = uniqueIp();
     const guesses = await Promise.all(
       Array.from({ length: 15 }, (_, i) =>
-        call("/api/v1/user/", { auth: basic(user.username, `wrong-${i}`), headers: { "cf-connecting-ip": uniqueIp() } }),
+        call("/api/v1/user/", { auth: basic(user.username, `wrong-${i}`), headers: { "cf-connecting-ip": ip } }),
       ),
     );
-    expect(guesses.filter((r) => r.status === 401).length).toBeLessThanOrEqual(10);
-    expect(guesses.filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(5);
-    const right = await call("/api/v1/user/", { auth: user.auth, headers: { "cf-connecting-ip": uniqueIp() } });
+    expect(guesses.filter((r) => r.status === 401).length).toBeLessThanOrEqual(LIMITS.pair);
+    expect(guesses.filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(15 - LIMITS.pair);
+    const right = await call("/api/v1/user/", { auth: user.auth, headers: { "cf-connecting-ip": ip } });
     expect(right.status).toBe(429);
   });
 
