@@ -96,6 +96,9 @@ try {
   await api(keyward.url, "POST", "/api/v1/superuser/users", ADMIN, { username: "bob", password: "bob-password-12" });
   await api(keyward.url, "POST", "/api/v1/superuser/public-repositories", ADMIN, { repository: "public/*" });
   const key = await api(keyward.url, "POST", "/v2/_zot/ext/apikey", ["alice", "alice-password-1"], { label: "interop" });
+  // A key narrowed to alice/a, and user john.doe (a dotted namespace, never a "registry host").
+  const scoped = await api(keyward.url, "POST", "/v2/_zot/ext/apikey", ["alice", "alice-password-1"], { label: "scoped", scopes: ["alice/a"] });
+  await api(keyward.url, "POST", "/api/v1/superuser/users", ADMIN, { username: "john.doe", password: "john-password-1" });
   // An IONOS-style registry for this registry's service, and a robot token limited to ci/*.
   const reg = await api(keyward.url, "POST", "/registries", ADMIN, { properties: { name: "interop", hostname: "registry.local" } });
   const robot = await api(keyward.url, "POST", `/registries/${reg.id}/tokens`, ADMIN, {
@@ -162,6 +165,10 @@ try {
     ["the superuser pushes a public image", () => push("public/base:1", ADMIN.join(":")), true],
     ["anonymous pull of a public repository works", () => pull("public/base:1", null), true],
     ["anonymous push to a public repository is refused", () => push("public/base:2", null), false],
+    ["push as john.doe to john.doe/app", () => push("john.doe/app:1", "john.doe:john-password-1"), true],
+    ["push with alice's key scoped to alice/a, to alice/a", () => push("alice/a:1", `alice:${scoped.apiKey}`), true],
+    ["push with alice's key scoped to alice/a, to alice/b, is refused", () => push("alice/b:1", `alice:${scoped.apiKey}`), false],
+    ["push with alice's key scoped to alice/a, to john.doe/alice/a, is refused", () => push("john.doe/alice/a:1", `alice:${scoped.apiKey}`), false],
     ["push with a registry token (name:krt_…) inside its scopes", () => push("ci/app:1", robotCreds), true],
     ["pull with the registry token", () => pull("ci/app:1", robotCreds), true],
     ["push with the registry token outside its scopes is refused", () => push("alice/app:9", robotCreds), false],

@@ -30,6 +30,14 @@ const expectations = [
     ["openssl verifies the signing key's leaf against the CA", lines.at(-1) === "keyward-leaf.pem: OK"],
   ],
   (lines) => [
+    ["the key's refresh token gets nothing outside carol/app", lines[0] === '[{"type":"repository","name":"carol/other","actions":[]}]'],
+    ["the refresh token is listed as minted by the API key", lines[1] === "api_key"],
+    ["revoking it answers 204", lines[2] === "204"],
+    ["the revoked refresh token answers 401", lines[3] === "401"],
+    ["rotate now answers with the new key", lines[4] === "ES256"],
+    ["the list shows the new key active and the old one retiring", /^\["active"(,"retiring")+\]$/.test(lines[5] ?? "")],
+  ],
+  (lines) => [
     ["the token password is a krt_ secret", lines[0] === "krt_"],
     ["the token logs in at /v2/auth", lines[1] === "true"],
     ["page 1 has 2 of 4 tokens and a next link", /^\{"count":2,"total":4,"names":\["ci-robot","robot-1"\],"next":"[^"]*offset=2&limit=2"\}$/.test(lines[2] ?? "")],

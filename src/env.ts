@@ -1,4 +1,4 @@
-import type { Principal } from "./auth/principal";
+import type { Principal } from "./domain/access";
 import type { Config } from "./config";
 import type { Db } from "./db/client";
 

@@ -1,10 +1,12 @@
 import { createApp } from "./app";
 import type { Env } from "./env";
 import { runScheduled } from "./jobs";
+import { credentialsRouter } from "./routes/credentials";
 import { healthRouter } from "./routes/health";
 import { ionosRouter } from "./routes/ionos";
 import { keyserverRouter } from "./routes/keyserver";
 import { openApiDocument } from "./routes/openapi";
+import { permissionsRouter } from "./routes/permissions";
 import { quayRouter } from "./routes/quay";
 import { v2AuthRouter } from "./routes/v2auth";
 import { zotApiKeyRouter } from "./routes/zot";
@@ -13,6 +15,8 @@ const app = createApp()
   .route("/v2/_zot/ext/apikey", zotApiKeyRouter())
   .route("/zot/auth/apikey", zotApiKeyRouter())
   .route("/", quayRouter())
+  .route("/", permissionsRouter())
+  .route("/", credentialsRouter())
   .route("/", healthRouter())
   .route("/", keyserverRouter())
   .route("/", v2AuthRouter())

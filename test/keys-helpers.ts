@@ -20,13 +20,27 @@ export async function makeKeyPair(alg: "RS256" | "ES256" = "ES256"): Promise<Ser
 export async function keyserverJwt(
   signer: ServiceKeyPair,
   service: string,
-  overrides: { iss?: string; aud?: string; expSeconds?: number; kid?: string | null; noExp?: boolean } = {},
+  overrides: {
+    iss?: string;
+    aud?: string;
+    expSeconds?: number;
+    kid?: string | null;
+    noExp?: boolean;
+    jti?: string | null;
+    typ?: string;
+  } = {},
 ): Promise<string> {
   const jwt = new SignJWT({})
-    .setProtectedHeader({ alg: signer.alg, typ: "JWT", ...(overrides.kid === null ? {} : { kid: overrides.kid ?? signer.kid }) })
+    .setProtectedHeader({
+      alg: signer.alg,
+      typ: overrides.typ ?? "JWT",
+      ...(overrides.kid === null ? {} : { kid: overrides.kid ?? signer.kid }),
+    })
     .setIssuer(overrides.iss ?? service)
     .setAudience(overrides.aud ?? AUDIENCE)
     .setIssuedAt();
+  // Keyserver JWTs are single-use: each carries a fresh jti unless a test says otherwise.
+  if (overrides.jti !== null) jwt.setJti(overrides.jti ?? crypto.randomUUID());
   if (!overrides.noExp) jwt.setExpirationTime(Math.floor(Date.now() / 1000) + (overrides.expSeconds ?? 300));
   return jwt.sign(signer.privateKey);
 }

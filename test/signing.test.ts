@@ -24,9 +24,9 @@ async function jwks(path = "/.well-known/jwks.json") {
 describe("keyward's signing keys", () => {
   it("sign JWTs with kid (RFC 7638) and x5c, verifiable through the JWKS", async () => {
     const { db, config } = await context();
-    const { token, kid } = await signJwt(db, config, { sub: "alice", aud: "registry.local", iss: config.issuer }, 300);
+    const { token, kid } = await signJwt(db, config, { sub: "alice", aud: "registry.local", iss: config.issuer }, 300, "at+jwt");
     const header = decodeProtectedHeader(token);
-    expect(header).toMatchObject({ alg: "ES256", typ: "JWT", kid });
+    expect(header).toMatchObject({ alg: "ES256", typ: "at+jwt", kid });
     expect(header.x5c).toHaveLength(1);
     const set = await jwks();
     expect(set.keys.map((k: any) => k.kid)).toContain(kid);
@@ -38,7 +38,7 @@ describe("keyward's signing keys", () => {
 
   it("certify each signing key with the token CA served at /v2/auth/certs.pem", async () => {
     const { db, config } = await context();
-    const { token } = await signJwt(db, config, { sub: "x" }, 300);
+    const { token } = await signJwt(db, config, { sub: "x" }, 300, "at+jwt");
     const response = await call("/v2/auth/certs.pem");
     expect(response.headers.get("content-type")).toContain("application/x-pem-file");
     const pem = await response.text();
@@ -51,7 +51,7 @@ describe("keyward's signing keys", () => {
 
   it("keep private keys only sealed with AES-GCM, bound to their kid", async () => {
     const { db, config } = await context();
-    const { kid } = await signJwt(db, config, { sub: "x" }, 300);
+    const { kid } = await signJwt(db, config, { sub: "x" }, 300, "at+jwt");
     const row = await env.DB.prepare("SELECT private_key_enc, alg FROM service_keys WHERE kid = ?").bind(kid).first<{ private_key_enc: string; alg: "ES256" }>();
     expect(row!.private_key_enc).toMatch(/^v1\./);
     expect(await importPrivateKey(await open(config.kek, row!.private_key_enc, `kid:${kid}`), row!.alg)).toBeTruthy();
@@ -70,7 +70,7 @@ describe("keyward's signing keys", () => {
     const { db, config } = await context();
     const key = await createSigningKey(db, config, new Date(), "RS256");
     invalidateSigner();
-    const { token, kid } = await signJwt(db, config, { sub: "x" }, 300);
+    const { token, kid } = await signJwt(db, config, { sub: "x" }, 300, "at+jwt");
     expect(kid).toBe(key.kid);
     expect(decodeProtectedHeader(token).alg).toBe("RS256");
     await jwtVerify(token, createLocalJWKSet(await jwks()));
@@ -83,7 +83,7 @@ describe("signing-key rotation and service-key GC (cron)", () => {
 
   it("adds a new key ahead of the current one's end and keeps the old one published", async () => {
     const { db, config } = await context();
-    const { kid: current } = await signJwt(db, config, { sub: "x" }, 300);
+    const { kid: current } = await signJwt(db, config, { sub: "x" }, 300, "at+jwt");
     await runDaily(Date.now());
     const count = async () => (await env.DB.prepare("SELECT count(*) AS n FROM service_keys WHERE service = 'keyward'").first<{ n: number }>())!.n;
     const before = await count();
@@ -97,7 +97,7 @@ describe("signing-key rotation and service-key GC (cron)", () => {
     const kids = (await jwks()).keys.map((k: any) => k.kid);
     expect(kids).toContain(current);
     invalidateSigner();
-    const { kid: next } = await signJwt(db, config, { sub: "x" }, 300);
+    const { kid: next } = await signJwt(db, config, { sub: "x" }, 300, "at+jwt");
     expect(next).not.toBe(current);
   });
 

@@ -10,6 +10,14 @@ beforeAll(async () => {
   alice = await createUser();
 });
 
+/** The branch a refused credential reached, as the audit log records it for that client. */
+async function lastFailureReason(ip: string): Promise<string | undefined> {
+  const row = await env.DB.prepare("SELECT metadata FROM audit_log WHERE kind = 'auth.failed' AND ip = ? ORDER BY id DESC LIMIT 1")
+    .bind(ip)
+    .first<{ metadata: string }>();
+  return row ? JSON.parse(row.metadata).reason : undefined;
+}
+
 function tokenUrl(scopes: string[], extra = "") {
   const query = scopes.map((s) => `scope=${encodeURIComponent(s)}`).join("&");
   return `/v2/auth?service=${SERVICE}${query ? `&${query}` : ""}${extra}`;
@@ -30,7 +38,8 @@ describe("GET /v2/auth", () => {
     expect(Number.isInteger(body.expires_in)).toBe(true);
     expect(body.issued_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
     const header = decodeProtectedHeader(body.token);
-    expect(header).toMatchObject({ alg: "ES256", typ: "JWT" });
+    // at+jwt (RFC 9068): a keyward access token, which no keyward endpoint accepts as a credential.
+    expect(header).toMatchObject({ alg: "ES256", typ: "at+jwt" });
     expect(header.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(header.x5c).toHaveLength(1);
     const jwks = await json(await call("/.well-known/jwks.json"), 200);
@@ -96,8 +105,9 @@ describe("GET /v2/auth", () => {
     expect((await access(alice.auth, ["registry:catalog:*"]))[0]!.actions).toEqual([]);
   });
 
-  it("strips a registry host from repository names when deciding", async () => {
-    expect((await access(alice.auth, [`repository:registry.local:5000/${alice.username}/app:pull`]))[0]!.actions).toEqual(["pull"]);
+  it("refuses a registry host with a port in a scope: names have no colons (400)", async () => {
+    const res = await call(tokenUrl([`repository:registry.local:5000/${alice.username}/app:pull`]), { auth: alice.auth });
+    expect(res.status).toBe(400);
   });
 
   it("merges repeated and space-separated scopes", async () => {
@@ -127,12 +137,22 @@ describe("GET /v2/auth", () => {
   it.each([
     ["a wrong password", () => basic(alice.username, "wrong-password")],
     ["an unknown user", () => basic("nobody-at-all", "whatever-pw")],
-    ["a revoked-looking API key", () => basic(alice.username, "zak_" + "A".repeat(38))],
+    ["a mistyped API key (checksum fails, no read)", () => basic(alice.username, "zak_" + "A".repeat(38))],
   ])("answers %s with 401 in Docker's error format", async (_name, auth) => {
     const response = await call(tokenUrl(["repository:x/y:pull"]), { auth: auth(), headers: { "cf-connecting-ip": uniqueIp() } });
     const body = await json(response, 401);
     expect(body.errors[0].code).toBe("UNAUTHORIZED");
     expect(response.headers.get("www-authenticate")).toContain("Basic");
+  });
+
+  it("refuses a revoked API key: well-formed, checksum valid, no longer in D1", async () => {
+    const { apiKey, uuid } = await createKey(alice, { label: "to-revoke" });
+    await json(await call(`/v2/_zot/ext/apikey?id=${uuid}`, { method: "DELETE", auth: alice.auth }), 200);
+    const ip = uniqueIp();
+    const body = await json(await call(tokenUrl([]), { auth: basic(alice.username, apiKey), headers: { "cf-connecting-ip": ip } }), 401);
+    expect(body.errors[0].code).toBe("UNAUTHORIZED");
+    // The branch it reached: a lookup that found nothing (not the checksum, which costs no read).
+    expect(await lastFailureReason(ip)).toBe("unknown");
   });
 
   it("refuses an account that is not the caller", async () => {
@@ -180,6 +200,25 @@ describe("POST /v2/auth (OAuth2, as containerd sends it)", () => {
     await json(await post({ grant_type: "refresh_token", refresh_token: first.refresh_token, service: "other.registry" }), 401);
   });
 
+  it("refuses an expired refresh token: found in D1, past its expiry", async () => {
+    const first = await json(
+      await post({ grant_type: "password", username: alice.username, password: alice.password, service: SERVICE, access_type: "offline" }),
+      200,
+    );
+    await env.DB.prepare("UPDATE refresh_tokens SET expires_at = ? WHERE user_id = (SELECT id FROM users WHERE username = ?)")
+      .bind(Date.now() - 1000, alice.username)
+      .run();
+    const ip = uniqueIp();
+    const res = await call("/v2/auth", {
+      method: "POST",
+      body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: first.refresh_token, service: SERVICE }).toString(),
+      headers: { "content-type": "application/x-www-form-urlencoded", "cf-connecting-ip": ip },
+    });
+    const body = await json(res, 401);
+    expect(body.errors[0].message).toBe("Invalid refresh token");
+    expect(await lastFailureReason(ip)).toBe("expired");
+  });
+
   it("accepts an API key as the password", async () => {
     const { apiKey } = await createKey(alice);
     await json(await post({ grant_type: "password", username: alice.username, password: apiKey, service: SERVICE }), 200);
@@ -190,7 +229,7 @@ describe("POST /v2/auth (OAuth2, as containerd sends it)", () => {
     ["a password grant without a password", { grant_type: "password", username: "x", service: SERVICE }, 400],
     ["a refresh grant without a token", { grant_type: "refresh_token", service: SERVICE }, 400],
     ["a malformed refresh token", { grant_type: "refresh_token", refresh_token: "krf_nope", service: SERVICE }, 401],
-    ["an expired-looking refresh token", { grant_type: "refresh_token", refresh_token: "krf_" + "B".repeat(38), service: SERVICE }, 401],
+    ["a mistyped refresh token (checksum fails)", { grant_type: "refresh_token", refresh_token: "krf_" + "B".repeat(38), service: SERVICE }, 401],
     ["no service", { grant_type: "password", username: "x", password: "y" }, 400],
     ["bad scope syntax", { grant_type: "password", username: "x", password: "y", service: SERVICE, scope: "nope" }, 400],
   ])("answers %s with %i", async (_name, fields, status) => {

@@ -171,7 +171,12 @@ export const sessions = sqliteTable(
   (t) => [index("sessions_expires").on(t.expiresAt)],
 );
 
-/** `krf_` refresh tokens from POST /v2/auth, bound to a user and a service. */
+/**
+ * `krf_` refresh tokens from /v2/auth, bound to a service and to the credential that minted
+ * them (`via`): a password-minted one ends on a password change, a key- or token-minted one
+ * is deleted with its parent (FK cascade) and checked against it (expiry, status, scopes) on
+ * every use. `userId` is whose rights it carries (a registry token's creator).
+ */
 export const refreshTokens = sqliteTable(
   "refresh_tokens",
   {
@@ -179,6 +184,9 @@ export const refreshTokens = sqliteTable(
     userId: text("user_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
+    via: text("via", { enum: ["password", "api_key", "registry_token"] }).notNull().default("password"),
+    apiKeyId: text("api_key_id").references(() => apiKeys.id, { onDelete: "cascade" }),
+    registryTokenId: text("registry_token_id").references(() => registryTokens.id, { onDelete: "cascade" }),
     service: text("service").notNull(),
     clientId: text("client_id"),
     secretHash: text("secret_hash").notNull(),
@@ -191,7 +199,20 @@ export const refreshTokens = sqliteTable(
     uniqueIndex("refresh_tokens_secret_hash").on(t.secretHash),
     index("refresh_tokens_user").on(t.userId),
     index("refresh_tokens_expires").on(t.expiresAt),
+    index("refresh_tokens_api_key").on(t.apiKeyId).where(sql`api_key_id IS NOT NULL`),
+    index("refresh_tokens_registry_token").on(t.registryTokenId).where(sql`registry_token_id IS NOT NULL`),
   ],
+);
+
+/** `jti`s of accepted keyserver JWTs, remembered until their `exp`: each JWT is single-use. */
+export const keyserverJtis = sqliteTable(
+  "keyserver_jtis",
+  {
+    // "<service>:<jti>": a jti is unique per issuing service.
+    id: text("id").primaryKey(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [index("keyserver_jtis_expires").on(t.expiresAt)],
 );
 
 /** Append-only record of who did what; never holds a secret. */
@@ -217,7 +238,7 @@ export const auditLog = sqliteTable(
   ],
 );
 
-/** Failed-authentication counters per username or client address (fixed windows). */
+/** Failed-authentication counters per (username, client), username and client address (see services/authFailures.ts). */
 export const authFailures = sqliteTable(
   "auth_failures",
   {
@@ -235,3 +256,4 @@ export type ServiceKey = typeof serviceKeys.$inferSelect;
 export type Registry = typeof registries.$inferSelect;
 export type RegistryToken = typeof registryTokens.$inferSelect;
 export type TokenAuthority = typeof tokenAuthorities.$inferSelect;
+export type RefreshToken = typeof refreshTokens.$inferSelect;

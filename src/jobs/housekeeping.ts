@@ -1,7 +1,8 @@
+import { CLOCK_TOLERANCE_SECONDS } from "../crypto/jwt";
 import { sweepStaleFailures } from "../services/authFailures";
 import { BATCH_ROWS, repeatInBatches, type JobContext, type JobResult } from "./context";
 
-/** Failed-sign-in counters whose window has passed (index on window_start). */
+/** Failed-sign-in counters past their memory (index on window_start). */
 export async function sweepAuthFailures({ db, now }: JobContext): Promise<JobResult> {
   const result = await sweepStaleFailures(db, now.getTime());
   return { deleted: result.meta.changes ?? 0 };
@@ -13,5 +14,18 @@ export async function trimAuditLog({ d1, config, now }: JobContext): Promise<Job
     .prepare(`DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY at LIMIT ${BATCH_ROWS})`)
     .bind(now.getTime() - config.auditRetentionMs);
   const deleted = await repeatInBatches(d1, [trim]);
+  return { deleted };
+}
+
+/** Spent keyserver jtis past their JWT's exp: a replay would fail the exp check anyway. */
+export async function sweepSpentJtis({ d1, now }: JobContext): Promise<JobResult> {
+  const sweep = d1
+    .prepare(
+      `DELETE FROM keyserver_jtis WHERE id IN
+         (SELECT id FROM keyserver_jtis WHERE expires_at < ? ORDER BY expires_at LIMIT ${BATCH_ROWS})`,
+    )
+    // The keyserver accepts JWTs up to its clock leeway past exp: keep each jti that long more.
+    .bind(now.getTime() - CLOCK_TOLERANCE_SECONDS * 1000);
+  const deleted = await repeatInBatches(d1, [sweep]);
   return { deleted };
 }

@@ -4,8 +4,8 @@ import type { Env } from "../env";
 import { safeErrorText } from "../errors";
 import { auditInsert, SYSTEM_ACTOR } from "../services/audit";
 import type { Job, JobResult } from "./context";
-import { sweepAuthFailures, trimAuditLog } from "./housekeeping";
-import { gcServiceKeys, rotateSigningKeys } from "./serviceKeys";
+import { sweepAuthFailures, sweepSpentJtis, trimAuditLog } from "./housekeeping";
+import { gcServiceKeys, retireSigningKeys, rotateSigningKeys } from "./serviceKeys";
 import { sweepExpiredApiKeys } from "./sweepExpiredApiKeys";
 import { sweepExpiredRefreshTokens } from "./sweepExpiredRefreshTokens";
 import { sweepExpiredRegistryTokens } from "./sweepExpiredRegistryTokens";
@@ -20,6 +20,8 @@ export const CRON_JOBS: Record<string, Record<string, Job>> = {
     sweepExpiredRegistryTokens,
     sweepExpiredRefreshTokens,
     sweepAuthFailures,
+    sweepSpentJtis,
+    retireSigningKeys,
     gcServiceKeys,
   },
   "17 3 * * *": { rotateSigningKeys, trimAuditLog },

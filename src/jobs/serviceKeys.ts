@@ -1,4 +1,4 @@
-import { rotateSigningKeysIfDue } from "../services/signingKeys";
+import { retireSupersededSigningKeys, rotateSigningKeysIfDue } from "../services/signingKeys";
 import { BATCH_ROWS, repeatInBatches, type JobContext, type JobResult } from "./context";
 
 const DAY_MS = 86_400_000;
@@ -19,6 +19,14 @@ export const OVERDUE_SERVICE_KEYS = `SELECT kid, service FROM service_keys
 export async function rotateSigningKeys({ db, config, now }: JobContext): Promise<JobResult> {
   const created = await rotateSigningKeysIfDue(db, config, now);
   return { created: created ? 1 : 0 };
+}
+
+/**
+ * Cron: keys a newer keyward key replaced (by rotation or rotate-now) leave the JWKS once every
+ * token they signed has expired.
+ */
+export async function retireSigningKeys({ db, config, now }: JobContext): Promise<JobResult> {
+  return { retired: await retireSupersededSigningKeys(db, config, now) };
 }
 
 /** Deletes `selection` rows in bounded batches, one audit entry per key, atomically per batch. */

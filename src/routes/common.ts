@@ -66,9 +66,4 @@ export function jsonResponse<T extends z.ZodType>(schema: T, description: string
   return { description, content: { "application/json": { schema } } };
 }
 
-/** A repository name or glob, as registries name them (`team/app`, `team/*`, `*`). */
-export const RepositoryGlob = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(/^[a-z0-9*]+(?:(?:[._/-]|__|[-]+)[a-z0-9*]+)*$|^\*$/, "must be a repository name or glob like team/app or team/*");
+export { RepositoryGlob } from "../domain/repositories";

@@ -1,15 +1,13 @@
-import { and, desc, eq, inArray, isNull, lt, or } from "drizzle-orm";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Config } from "../config";
-import { generateSecret, hashSecret } from "../crypto/secrets";
+import { newSecret } from "../credentials/issue";
+import { batchNamed } from "../db/batch";
 import type { Db } from "../db/client";
-import { apiKeys, users, type ApiKey, type User } from "../db/schema";
-import type { Principal } from "../auth/principal";
+import { apiKeys, type ApiKey, type User } from "../db/schema";
+import { apiKeyOf, type Lineage } from "../domain/access";
+import { globMatches } from "../domain/repositories";
 import { badRequest, forbidden, notFound } from "../errors";
-import { globMatches } from "./permissions";
-import { auditInsert, type Actor } from "./audit";
-
-/** lastUsed is written at most once per key per this interval (SPEC §4.1). */
-export const LAST_USED_GRANULARITY_MS = 60_000;
+import { auditInsert, auditInsertWhere, type Actor } from "./audit";
 
 export interface NewApiKey {
   label: string;
@@ -24,7 +22,8 @@ export interface NewApiKey {
  * with a scoped or expiring key stays within its scopes and ends no later than it. Omitted
  * scopes or expiry are inherited.
  */
-export function narrowToCallerKey(caller: Principal["apiKey"], input: NewApiKey): NewApiKey {
+export function narrowToCallerKey(lineage: Lineage, input: NewApiKey): NewApiKey {
+  const caller = apiKeyOf(lineage);
   if (!caller) return input;
   let { scopes, expiresAt } = input;
   if (caller.scopes) {
@@ -54,15 +53,14 @@ export async function createApiKey(
   if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) {
     throw badRequest("expirationDate must be in the future");
   }
-  const secret = generateSecret("zak");
-  const pepper = config.peppers.current;
+  const { secret, secretHash, pepperVersion } = await newSecret("zak", config);
   const key: ApiKey = {
     id: crypto.randomUUID(),
     userId: owner.id,
     kind: input.kind ?? "zot",
     label: input.label,
-    secretHash: await hashSecret(secret, pepper),
-    pepperVersion: pepper.version,
+    secretHash,
+    pepperVersion,
     scopes: input.scopes && input.scopes.length > 0 ? input.scopes : null,
     creatorUa: input.creatorUa ?? null,
     generatedBy: "manual",
@@ -92,92 +90,33 @@ export function listApiKeys(db: Db, owner: User, kinds?: ApiKey["kind"][]): Prom
     .orderBy(desc(apiKeys.createdAt));
 }
 
-/** Revokes (deletes) one of `owner`'s keys; someone else's key is "not found", not "forbidden". */
+/**
+ * Revokes (deletes) one of `owner`'s keys, and with it every refresh token it minted (FK
+ * cascade). Someone else's key is "not found", not "forbidden". Of concurrent revokes of one
+ * key exactly one succeeds and writes the one audit row; the others are 404.
+ */
 export async function revokeApiKey(db: Db, actor: Actor, owner: User, id: string): Promise<void> {
   const owned = and(eq(apiKeys.id, id), eq(apiKeys.userId, owner.id));
   const [key] = await db.select({ label: apiKeys.label, kind: apiKeys.kind }).from(apiKeys).where(owned);
   if (!key) throw notFound(`API key ${id} not found`);
-  await db.batch([
-    db.delete(apiKeys).where(owned),
-    auditInsert(db, actor, {
-      kind: "api_key.revoke",
-      subjectUserId: owner.id,
-      targetType: "api_key",
-      targetId: id,
-      metadata: { label: key.label, kind: key.kind },
-    }),
-  ]);
+  const { removed } = await batchNamed(db, {
+    audit: auditInsertWhere(
+      db,
+      actor,
+      {
+        kind: "api_key.revoke",
+        subjectUserId: owner.id,
+        targetType: "api_key",
+        targetId: id,
+        metadata: { label: key.label, kind: key.kind },
+      },
+      sql`EXISTS (SELECT 1 FROM ${apiKeys} WHERE ${owned})`,
+    ),
+    removed: db.delete(apiKeys).where(owned).returning({ id: apiKeys.id }),
+  });
+  if (removed.length === 0) throw notFound(`API key ${id} not found`);
 }
 
 export function isExpired(key: Pick<ApiKey, "expiresAt">, now = Date.now()): boolean {
   return key.expiresAt !== null && key.expiresAt.getTime() <= now;
-}
-
-export interface VerifiedKey {
-  key: Pick<ApiKey, "id" | "scopes" | "expiresAt" | "lastUsedAt" | "pepperVersion">;
-  user: User;
-  /** Set when the key was hashed under the previous pepper: re-hash it under the current one. */
-  rehash: { secretHash: string; pepperVersion: number } | null;
-}
-
-/**
- * The hot path: one indexed read resolves a key and its owner by the secret's HMAC under each
- * configured pepper. Returned as a query so the caller can batch it with other reads.
- */
-export function apiKeyLookupQuery(db: Db, hashes: string[]) {
-  return db
-    .select({
-      id: apiKeys.id,
-      scopes: apiKeys.scopes,
-      expiresAt: apiKeys.expiresAt,
-      lastUsedAt: apiKeys.lastUsedAt,
-      pepperVersion: apiKeys.pepperVersion,
-      // Spelled out so no column name repeats (users.id is api_keys.user_id): D1 batches
-      // return rows as objects, and repeated names would shift Drizzle's mapping.
-      user: {
-        id: apiKeys.userId,
-        username: users.username,
-        email: users.email,
-        passwordHash: users.passwordHash,
-        enabled: users.enabled,
-        superuser: users.superuser,
-        createdAt: users.createdAt,
-        updatedAt: users.updatedAt,
-        lastLoginAt: users.lastLoginAt,
-      },
-    })
-    .from(apiKeys)
-    .innerJoin(users, eq(users.id, apiKeys.userId))
-    .where(inArray(apiKeys.secretHash, hashes))
-    .limit(1);
-}
-
-type LookupRow = Awaited<ReturnType<typeof apiKeyLookupQuery>>[number];
-
-/** `hashes` as given to apiKeyLookupQuery: the current pepper's first. */
-export function toVerifiedKey(row: LookupRow | undefined, hashes: string[], config: Config): VerifiedKey | null {
-  if (!row) return null;
-  const { user, ...key } = row;
-  const current = config.peppers.current;
-  const rehash = key.pepperVersion === current.version ? null : { secretHash: hashes[0]!, pepperVersion: current.version };
-  return { key, user, rehash };
-}
-
-/**
- * Deferred bookkeeping after a key was used: lastUsed at most once a minute per key (the
- * WHERE makes concurrent writers no-ops), and a re-hash under the current pepper.
- */
-export function recordApiKeyUse(db: Db, verified: VerifiedKey, now = new Date()): Promise<unknown> | null {
-  const stale = !verified.key.lastUsedAt || now.getTime() - verified.key.lastUsedAt.getTime() >= LAST_USED_GRANULARITY_MS;
-  if (!stale && !verified.rehash) return null;
-  const threshold = new Date(now.getTime() - LAST_USED_GRANULARITY_MS);
-  return db
-    .update(apiKeys)
-    .set({ lastUsedAt: now, ...(verified.rehash ?? {}) })
-    .where(
-      and(
-        eq(apiKeys.id, verified.key.id),
-        verified.rehash ? undefined : or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, threshold)),
-      ),
-    );
 }

@@ -1,14 +1,11 @@
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { insertWhere } from "../db/conditional";
 import type { Db } from "../db/client";
 import { auditLog, type AuditEntry } from "../db/schema";
 
-/** Who did it, from where: taken from the request once and passed to services. */
-export interface Actor {
-  id: string | null;
-  name: string | null;
-  ip: string | null;
-  requestId: string | null;
-}
+import type { Actor } from "../domain/access";
+
+export type { Actor };
 
 export const SYSTEM_ACTOR: Actor = { id: null, name: "keyward", ip: null, requestId: null };
 
@@ -23,7 +20,11 @@ export interface AuditEvent {
 
 /** The insert statement for one audit entry, to put in the same db.batch as the change. */
 export function auditInsert(db: Db, actor: Actor, event: AuditEvent, at = new Date()) {
-  return db.insert(auditLog).values({
+  return db.insert(auditLog).values(auditRow(actor, event, at));
+}
+
+function auditRow(actor: Actor, event: AuditEvent, at: Date): typeof auditLog.$inferInsert {
+  return {
     at,
     kind: event.kind,
     actorId: actor.id,
@@ -34,7 +35,7 @@ export function auditInsert(db: Db, actor: Actor, event: AuditEvent, at = new Da
     ip: actor.ip,
     requestId: actor.requestId,
     metadata: event.metadata ?? {},
-  });
+  };
 }
 
 /** Newest first, keyset-paginated by id (stable under concurrent inserts). */
@@ -53,4 +54,13 @@ export async function listAuditEntries(
     .limit(options.limit + 1);
   const entries = rows.slice(0, options.limit);
   return { entries, nextBefore: rows.length > options.limit ? entries.at(-1)!.id : null };
+}
+
+/**
+ * An audit entry written only if `condition` holds when it runs: put it before the change in
+ * the same db.batch, conditioned on the row the change acts on, so concurrent requests that
+ * lose the race (the row is already gone) leave no second entry.
+ */
+export function auditInsertWhere(db: Db, actor: Actor, event: AuditEvent, condition: SQL, at = new Date()) {
+  return insertWhere(db, auditLog, auditRow(actor, event, at), condition);
 }

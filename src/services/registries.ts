@@ -1,8 +1,10 @@
 import { asc, eq } from "drizzle-orm";
-import type { Principal } from "../auth/principal";
+import type { Config } from "../config";
+import type { Principal } from "../domain/access";
+import { reservedNames } from "../domain/trust";
 import type { Db } from "../db/client";
 import { registries, type Registry } from "../db/schema";
-import { conflict, forbidden, notFound } from "../errors";
+import { badRequest, conflict, forbidden, notFound } from "../errors";
 import { auditInsert, type Actor } from "./audit";
 import { isUniqueViolation } from "./users";
 
@@ -34,13 +36,20 @@ export async function listRegistries(db: Db, principal: Principal): Promise<Regi
   return rows.filter((r) => canManage(principal, r));
 }
 
+/** keyward's own issuer and audience are not registry services (a token for them would open keyward). */
+function assertRegistryService(hostname: string, config: Pick<Config, "issuer" | "audience">) {
+  if (reservedNames(config).has(hostname)) throw badRequest(`"${hostname}" is keyward itself and cannot be a registry's service`);
+}
+
 export async function createRegistry(
   db: Db,
+  config: Config,
   actor: Actor,
   principal: Principal,
   input: { name: string; hostname: string },
 ): Promise<Registry> {
   if (!principal.user.superuser) throw forbidden("Only superusers create registries");
+  assertRegistryService(input.hostname, config);
   const registry: Registry = {
     id: crypto.randomUUID(),
     name: input.name,
@@ -68,7 +77,14 @@ export async function createRegistry(
   return registry;
 }
 
-export async function updateRegistry(db: Db, actor: Actor, registry: Registry, changes: { hostname?: string }) {
+export async function updateRegistry(
+  db: Db,
+  config: Config,
+  actor: Actor,
+  registry: Registry,
+  changes: { hostname?: string },
+) {
+  if (changes.hostname !== undefined) assertRegistryService(changes.hostname, config);
   const set: Partial<Registry> = { updatedAt: new Date(), updatedBy: actor.name };
   if (changes.hostname !== undefined) set.hostname = changes.hostname;
   try {

@@ -1,9 +1,9 @@
-import { and, asc, count, eq, gt, inArray, isNull, lt, or } from "drizzle-orm";
-import type { Principal } from "../auth/principal";
+import { and, asc, count, eq, gt } from "drizzle-orm";
 import type { Config } from "../config";
-import { generateSecret, hashSecret } from "../crypto/secrets";
+import { newSecret } from "../credentials/issue";
 import type { Db } from "../db/client";
-import { registries, registryTokens, users, type Registry, type RegistryToken } from "../db/schema";
+import { refreshTokens, type Registry, type RegistryToken, registryTokens } from "../db/schema";
+import type { Principal } from "../domain/access";
 import { badRequest, conflict, notFound } from "../errors";
 import { auditInsert, type Actor } from "./audit";
 
@@ -21,7 +21,6 @@ export interface TokenFields {
 }
 
 export const MIN_EXPIRY_AHEAD_MS = 3_600_000;
-export const LAST_USED_GRANULARITY_MS = 60_000;
 
 function assertExpiry(expiresAt: Date | null) {
   if (expiresAt && expiresAt.getTime() < Date.now() + MIN_EXPIRY_AHEAD_MS) {
@@ -71,13 +70,13 @@ export async function createToken(
   input: TokenFields & { name: string; id?: string },
 ): Promise<{ token: RegistryToken; password: string }> {
   assertExpiry(input.expiresAt);
-  const password = generateSecret("krt");
+  const { secret: password, secretHash, pepperVersion } = await newSecret("krt", config);
   const token: RegistryToken = {
     id: input.id ?? crypto.randomUUID(),
     registryId: registry.id,
     name: input.name,
-    secretHash: await hashSecret(password, config.peppers.current),
-    pepperVersion: config.peppers.current.version,
+    secretHash,
+    pepperVersion,
     scopes: input.scopes,
     status: input.status,
     expiresAt: input.expiresAt,
@@ -121,13 +120,13 @@ export async function replaceToken(
 ): Promise<{ token: RegistryToken; password: string }> {
   if (input.name !== existing.name) throw badRequest("A token's name cannot be changed");
   assertExpiry(input.expiresAt);
-  const password = generateSecret("krt");
+  const { secret: password, secretHash, pepperVersion } = await newSecret("krt", config);
   const [updated] = await db.batch([
     db
       .update(registryTokens)
       .set({
-        secretHash: await hashSecret(password, config.peppers.current),
-        pepperVersion: config.peppers.current.version,
+        secretHash,
+        pepperVersion,
         scopes: input.scopes,
         status: input.status,
         expiresAt: input.expiresAt,
@@ -137,6 +136,8 @@ export async function replaceToken(
       })
       .where(eq(registryTokens.id, existing.id))
       .returning(),
+    // A new secret: refresh tokens minted with the old one end with it.
+    db.delete(refreshTokens).where(eq(refreshTokens.registryTokenId, existing.id)),
     auditInsert(db, actor, {
       kind: "registry_token.replace",
       subjectUserId: existing.createdByUserId,
@@ -186,57 +187,4 @@ export async function deleteToken(db: Db, actor: Actor, existing: RegistryToken)
       metadata: { registryId: existing.registryId, name: existing.name },
     }),
   ]);
-}
-
-// ---- using a token at /v2/auth ----------------------------------------------------------
-
-/** One indexed read: the token, its registry's service and its creator. */
-export function tokenLookupQuery(db: Db, hashes: string[]) {
-  return db
-    .select({
-      id: registryTokens.id,
-      name: registryTokens.name,
-      scopes: registryTokens.scopes,
-      status: registryTokens.status,
-      expiresAt: registryTokens.expiresAt,
-      lastUsedAt: registryTokens.lastUsedAt,
-      service: registries.hostname,
-      creator: {
-        id: registryTokens.createdByUserId,
-        username: users.username,
-        superuser: users.superuser,
-        enabled: users.enabled,
-      },
-    })
-    .from(registryTokens)
-    .innerJoin(registries, eq(registries.id, registryTokens.registryId))
-    .innerJoin(users, eq(users.id, registryTokens.createdByUserId))
-    .where(inArray(registryTokens.secretHash, hashes))
-    .limit(1);
-}
-
-export type ResolvedToken = Awaited<ReturnType<typeof tokenLookupQuery>>[number];
-
-export function isTokenUsable(token: ResolvedToken, name: string, service: string, now = Date.now()): boolean {
-  return (
-    token.name === name &&
-    token.service === service &&
-    token.status === "enabled" &&
-    (token.expiresAt === null || token.expiresAt.getTime() > now) &&
-    token.creator.enabled
-  );
-}
-
-/** lastUsed at most once a minute per token (the WHERE makes concurrent writers no-ops). */
-export function recordTokenUse(db: Db, token: ResolvedToken, now = new Date()) {
-  if (token.lastUsedAt && now.getTime() - token.lastUsedAt.getTime() < LAST_USED_GRANULARITY_MS) return null;
-  return db
-    .update(registryTokens)
-    .set({ lastUsedAt: now })
-    .where(
-      and(
-        eq(registryTokens.id, token.id),
-        or(isNull(registryTokens.lastUsedAt), lt(registryTokens.lastUsedAt, new Date(now.getTime() - LAST_USED_GRANULARITY_MS))),
-      ),
-    );
 }

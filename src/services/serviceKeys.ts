@@ -1,13 +1,23 @@
-import { and, asc, desc, eq, gt, isNotNull, isNull, or } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNotNull, isNull, or, sql } from "drizzle-orm";
 import type { JWK } from "jose";
+import type { Config } from "../config";
 import { algorithmOf, exportPems, exportPublicJwk, generateKeyPair, thumbprint, type KeyAlgorithm } from "../crypto/keys";
+import { batchNamed } from "../db/batch";
 import type { Db } from "../db/client";
-import { serviceKeys, type ServiceKey } from "../db/schema";
+import { insertWhere } from "../db/conditional";
+import { keyserverJtis, serviceKeys, type ServiceKey } from "../db/schema";
+import { KEYWARD_SERVICE, reservedNames } from "../domain/trust";
 import { ApiError, badRequest, conflict, notFound } from "../errors";
-import { auditInsert, type Actor } from "./audit";
+import { auditInsert, auditInsertWhere, type Actor } from "./audit";
+import { isUniqueViolation } from "./users";
 
-/** keyward's own signing keys live under this service; nobody else may add keys to it. */
-export const KEYWARD_SERVICE = "keyward";
+export { KEYWARD_SERVICE };
+
+/** A single-use keyserver JWT's id, remembered until its exp (in the batch of its effect). */
+export interface SpentJti {
+  id: string;
+  expiresAt: Date;
+}
 
 export const APPROVAL = {
   superuser: "ServiceKeyApprovalType.SUPERUSER",
@@ -52,11 +62,27 @@ function assertFuture(expiration: Date | null, now = Date.now()) {
   if (expiration && expiration.getTime() <= now) throw badRequest("Expiration date cannot be in the past");
 }
 
-function assertNotReserved(service: string) {
-  if (service === KEYWARD_SERVICE) {
-    throw new ApiError("forbidden", `Service "${KEYWARD_SERVICE}" is reserved for keyward's own signing keys`);
+/**
+ * keyward's own signing keys (and any service named like keyward's issuer or audience) are
+ * managed by keyward alone: never through the keyserver or the superuser key API.
+ */
+export function assertManageable(service: string, config: Pick<Config, "issuer" | "audience">) {
+  if (reservedNames(config).has(service)) {
+    throw new ApiError("forbidden", `Service "${service}" is keyward's own: its signing keys are managed by keyward alone`);
   }
 }
+
+/** A unique violation on the jti table is a replay; on the keys table, a duplicate kid. */
+function rethrowConflict(err: unknown, kid: string): never {
+  if (isUniqueViolation(err)) {
+    const text = err instanceof Error ? `${err.message} ${String(err.cause ?? "")}` : "";
+    if (text.includes("keyserver_jtis")) throw new ApiError("forbidden", "This JWT was used already (jti replay)");
+    throw conflict(`Service key ${kid} already exists`);
+  }
+  throw err;
+}
+
+const spendJti = (db: Db, jti: SpentJti) => db.insert(keyserverJtis).values(jti);
 
 export async function findServiceKey(db: Db, kid: string): Promise<ServiceKey | undefined> {
   const [key] = await db.select().from(serviceKeys).where(eq(serviceKeys.kid, kid));
@@ -101,8 +127,8 @@ export interface NewServiceKey {
  * Quay's superuser create: generates the pair, stores only the public JWK, approves it as
  * the superuser, and returns the private key once (it is not stored).
  */
-export async function createServiceKey(db: Db, actor: Actor, input: NewServiceKey) {
-  assertNotReserved(input.service);
+export async function createServiceKey(db: Db, config: Config, actor: Actor, input: NewServiceKey) {
+  assertManageable(input.service, config);
   assertFuture(input.expiration);
   const pair = await generateKeyPair(input.algorithm);
   const jwk = await exportPublicJwk(pair.publicKey);
@@ -146,8 +172,9 @@ export interface ServiceKeyChanges {
 }
 
 /** Quay's PUT: sets name and expiration, merges metadata. */
-export async function updateServiceKey(db: Db, actor: Actor, kid: string, changes: ServiceKeyChanges) {
+export async function updateServiceKey(db: Db, config: Config, actor: Actor, kid: string, changes: ServiceKeyChanges) {
   const key = await getServiceKey(db, kid);
+  assertManageable(key.service, config);
   if (changes.expiration !== undefined) assertFuture(changes.expiration);
   const set: Partial<ServiceKey> = {};
   if (changes.name !== undefined) set.name = changes.name;
@@ -168,22 +195,43 @@ export async function updateServiceKey(db: Db, actor: Actor, kid: string, change
   return updated[0];
 }
 
-export async function deleteServiceKey(db: Db, actor: Actor, kid: string, how = "superuser") {
+/**
+ * Deletes a key (superuser, or keyserver with a JWT): one delete, one audit row; a delete that
+ * lost a race with another is a 404.
+ */
+export async function deleteServiceKey(
+  db: Db,
+  config: Config,
+  actor: Actor,
+  kid: string,
+  how = "superuser",
+  jti: SpentJti | null = null,
+) {
   const key = await getServiceKey(db, kid);
-  await db.batch([
-    db.delete(serviceKeys).where(eq(serviceKeys.kid, kid)),
-    auditInsert(db, actor, {
-      kind: "service_key.delete",
-      targetType: "service_key",
-      targetId: kid,
-      metadata: { service: key.service, by: how },
-    }),
-  ]);
+  assertManageable(key.service, config);
+  const exists = sql`EXISTS (SELECT 1 FROM ${serviceKeys} WHERE ${serviceKeys.kid} = ${kid})`;
+  let removed: { kid: string }[];
+  try {
+    ({ removed } = await batchNamed(db, {
+      jti: jti ? [spendJti(db, jti)] : [],
+      audit: auditInsertWhere(
+        db,
+        actor,
+        { kind: "service_key.delete", targetType: "service_key", targetId: kid, metadata: { service: key.service, by: how } },
+        exists,
+      ),
+      removed: db.delete(serviceKeys).where(eq(serviceKeys.kid, kid)).returning({ kid: serviceKeys.kid }),
+    }));
+  } catch (err) {
+    rethrowConflict(err, kid);
+  }
+  if (removed.length === 0) throw notFound(`Service key ${kid} not found`);
 }
 
 /** Approving an approved key is not an error (Quay answers 201 either way). */
-export async function approveServiceKey(db: Db, actor: Actor, kid: string, notes: string) {
+export async function approveServiceKey(db: Db, config: Config, actor: Actor, kid: string, notes: string) {
   const key = await getServiceKey(db, kid);
+  assertManageable(key.service, config);
   if (key.approvedAt) return key;
   const now = new Date();
   const [updated] = await db.batch([
@@ -214,36 +262,56 @@ export interface RegisteredKey {
 }
 
 /** Keyserver PUT with a self-signed JWT: stored unapproved, awaiting a superuser. */
-export async function registerServiceKey(db: Db, actor: Actor, input: RegisteredKey) {
-  assertNotReserved(input.service);
+export async function registerServiceKey(db: Db, config: Config, actor: Actor, input: RegisteredKey, jti: SpentJti) {
+  assertManageable(input.service, config);
   assertFuture(input.expiration);
   if (await findServiceKey(db, input.kid)) throw conflict(`Service key ${input.kid} already exists`);
-  await db.batch([
-    db.insert(serviceKeys).values(newKeyRow(input, null)),
-    auditInsert(db, actor, {
-      kind: "service_key.register",
-      targetType: "service_key",
-      targetId: input.kid,
-      metadata: { service: input.service },
-    }),
-  ]);
+  try {
+    await db.batch([
+      spendJti(db, jti),
+      db.insert(serviceKeys).values(newKeyRow(input, null)),
+      auditInsert(db, actor, {
+        kind: "service_key.register",
+        targetType: "service_key",
+        targetId: input.kid,
+        metadata: { service: input.service },
+      }),
+    ]);
+  } catch (err) {
+    // Two registrations of one kid at once: the loser is a 409, never a 500.
+    rethrowConflict(err, input.kid);
+  }
 }
 
-/** Keyserver PUT signed by an approved key: the new key replaces it and inherits its approval. */
-export async function rotateServiceKey(db: Db, actor: Actor, signer: ServiceKey, input: RegisteredKey) {
+/**
+ * Keyserver PUT signed by an approved key: the new key replaces the signer and inherits its
+ * approval. One approval must never become two keys: the new key (and its audit row) is
+ * written only if the signer is still there, in the same transaction that deletes it, so of
+ * parallel rotations signed by one key exactly one wins; the others get 409.
+ */
+export async function rotateServiceKey(db: Db, config: Config, actor: Actor, signer: ServiceKey, input: RegisteredKey, jti: SpentJti) {
+  assertManageable(input.service, config);
   assertFuture(input.expiration);
   if (await findServiceKey(db, input.kid)) throw conflict(`Service key ${input.kid} already exists`);
   const row = newKeyRow({ ...input, metadata: { ...input.metadata, created_by: "Key Rotation" } }, signer);
-  await db.batch([
-    db.delete(serviceKeys).where(eq(serviceKeys.kid, signer.kid)),
-    db.insert(serviceKeys).values(row),
-    auditInsert(db, actor, {
-      kind: "service_key.rotate",
-      targetType: "service_key",
-      targetId: input.kid,
-      metadata: { service: input.service, replaces: signer.kid },
-    }),
-  ]);
+  const signerStillApproved = sql`EXISTS (SELECT 1 FROM ${serviceKeys} WHERE ${serviceKeys.kid} = ${signer.kid} AND ${serviceKeys.approvedAt} IS NOT NULL)`;
+  let inserted: { kid: string }[];
+  try {
+    ({ inserted } = await batchNamed(db, {
+      jti: spendJti(db, jti),
+      inserted: insertWhere(db, serviceKeys, row, signerStillApproved).returning({ kid: serviceKeys.kid }),
+      audit: auditInsertWhere(
+        db,
+        actor,
+        { kind: "service_key.rotate", targetType: "service_key", targetId: input.kid, metadata: { service: input.service, replaces: signer.kid } },
+        signerStillApproved,
+      ),
+      removed: db.delete(serviceKeys).where(eq(serviceKeys.kid, signer.kid)),
+    }));
+  } catch (err) {
+    rethrowConflict(err, input.kid);
+  }
+  if (inserted.length === 0) throw conflict(`Service key ${signer.kid} was rotated or deleted already`);
 }
 
 function newKeyRow(input: RegisteredKey, inheritFrom: ServiceKey | null): ServiceKey {

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, isNotNull } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNotNull, lt } from "drizzle-orm";
 import { SignJWT, type JWTPayload } from "jose";
 import type { Config } from "../config";
 import { toBase64 } from "../crypto/encoding";
@@ -7,8 +7,9 @@ import { exportPems, exportPublicJwk, generateKeyPair, importPrivateKey, IMPORT,
 import { CA_KEY_ALGORITHM, createCaCertificate, issueLeafCertificate, parseCertificate } from "../crypto/x509";
 import type { Db } from "../db/client";
 import { serviceKeys, tokenAuthorities, type ServiceKey, type TokenAuthority } from "../db/schema";
-import { auditInsert, SYSTEM_ACTOR } from "./audit";
-import { APPROVAL, KEYWARD_SERVICE } from "./serviceKeys";
+import { KEYWARD_SERVICE } from "../domain/trust";
+import { type Actor, auditInsert, SYSTEM_ACTOR } from "./audit";
+import { APPROVAL } from "./serviceKeys";
 
 /*
  * keyward's own token-signing keys: service keys of service "keyward" whose private key is
@@ -66,7 +67,13 @@ export async function tokenCaBundle(db: Db, now = new Date()): Promise<string> {
 // ---- signing keys -----------------------------------------------------------------------
 
 /** Creates a signing key with a leaf certificate from the CA; approved automatically. */
-export async function createSigningKey(db: Db, config: Config, now = new Date(), alg: KeyAlgorithm = config.signingAlgorithm) {
+export async function createSigningKey(
+  db: Db,
+  config: Config,
+  now = new Date(),
+  alg: KeyAlgorithm = config.signingAlgorithm,
+  actor: Actor = SYSTEM_ACTOR,
+) {
   const ca = await ensureTokenCa(db, config, now);
   const caKey = await crypto.subtle.importKey("pkcs8", await open(config.kek, ca.privateKeyEnc, `ca:${ca.id}`), IMPORT[CA_KEY_ALGORITHM], false, ["sign"]);
   const pair = await generateKeyPair(alg);
@@ -103,7 +110,7 @@ export async function createSigningKey(db: Db, config: Config, now = new Date(),
   };
   await db.batch([
     db.insert(serviceKeys).values(key),
-    auditInsert(db, SYSTEM_ACTOR, {
+    auditInsert(db, actor, {
       kind: "signing_key.create",
       targetType: "service_key",
       targetId: kid,
@@ -139,6 +146,62 @@ export async function rotateSigningKeysIfDue(db: Db, config: Config, now = new D
   return key;
 }
 
+/** Bootstrap: the token CA and a first signing key exist before anything reads or signs. */
+export async function ensureSigningKey(db: Db, config: Config, now = new Date()): Promise<void> {
+  if (!(await newestSigningKey(db, now, 0))) await createSigningKey(db, config, now);
+}
+
+/**
+ * Rotate now (superuser): a new key signs every token from now on — at once in this isolate,
+ * within SIGNER_CACHE_MS in others. Older keys stay published until the tokens they signed
+ * have expired (retireSupersededSigningKeys).
+ */
+export async function rotateSigningKeyNow(db: Db, config: Config, actor: Actor, alg: KeyAlgorithm = config.signingAlgorithm) {
+  const key = await createSigningKey(db, config, new Date(), alg, actor);
+  invalidateSigner();
+  return key;
+}
+
+/** How long a key stays published after a newer key took over: every token it signed has expired by then. */
+export function retirementDelayMs(config: Pick<Config, "tokenTtlSeconds">): number {
+  return (config.tokenTtlSeconds + TOKEN_LEEWAY_SECONDS) * 1000 + SIGNER_CACHE_MS;
+}
+
+export type SigningKeyState = "active" | "retiring";
+
+/** keyward's published signing keys, newest first: the one that signs, and those retiring. */
+export async function listSigningKeys(db: Db, now = new Date()) {
+  const keys = await db
+    .select()
+    .from(serviceKeys)
+    .where(and(eq(serviceKeys.service, KEYWARD_SERVICE), isNotNull(serviceKeys.approvedAt), gt(serviceKeys.expiresAt, now)))
+    .orderBy(desc(serviceKeys.createdAt));
+  return keys.map((key, i) => ({ key, state: (i === 0 ? "active" : "retiring") as SigningKeyState }));
+}
+
+/**
+ * Cron: a key that a newer key replaced expires once every token it could have signed has
+ * expired (its successor's creation + token lifetime + leeway + signer cache), so a rotated
+ * or compromised key leaves the JWKS within minutes, not at its natural end.
+ */
+export async function retireSupersededSigningKeys(db: Db, config: Config, now = new Date()): Promise<number> {
+  const [newest] = await listSigningKeys(db, now);
+  if (!newest) return 0;
+  const retireAt = new Date(newest.key.createdAt.getTime() + retirementDelayMs(config));
+  const retired = await db
+    .update(serviceKeys)
+    .set({ expiresAt: retireAt })
+    .where(
+      and(
+        eq(serviceKeys.service, KEYWARD_SERVICE),
+        lt(serviceKeys.createdAt, newest.key.createdAt),
+        gt(serviceKeys.expiresAt, retireAt),
+      ),
+    )
+    .returning({ kid: serviceKeys.kid });
+  return retired.length;
+}
+
 interface Signer {
   kid: string;
   alg: KeyAlgorithm;
@@ -151,6 +214,8 @@ interface Signer {
 // Per-isolate cache: /v2/auth signs without a D1 read while the key is fresh.
 let signer: Signer | null = null;
 const SIGNER_CACHE_MS = 60_000;
+/** A signing key must outlive every token it signs by this much (verifiers' clock leeway). */
+const TOKEN_LEEWAY_SECONDS = 120;
 
 export function invalidateSigner() {
   signer = null;
@@ -176,10 +241,10 @@ async function currentSigner(db: Db, config: Config, minRemainingMs: number): Pr
  * Signs a JWT with the current key: header {alg, typ, kid (RFC 7638), x5c: [leaf]}. The key
  * must outlive the token (plus leeway), so a token never outlives its key's publication.
  */
-export async function signJwt(db: Db, config: Config, claims: JWTPayload, lifetimeSeconds: number) {
-  const current = await currentSigner(db, config, (lifetimeSeconds + 120) * 1000);
+export async function signJwt(db: Db, config: Config, claims: JWTPayload, lifetimeSeconds: number, typ: string) {
+  const current = await currentSigner(db, config, (lifetimeSeconds + TOKEN_LEEWAY_SECONDS) * 1000);
   const token = await new SignJWT(claims)
-    .setProtectedHeader({ alg: current.alg, typ: "JWT", kid: current.kid, x5c: current.x5c })
+    .setProtectedHeader({ alg: current.alg, typ, kid: current.kid, x5c: current.x5c })
     .sign(current.privateKey);
   return { token, kid: current.kid };
 }

@@ -1,13 +1,13 @@
-import { asc, eq, or } from "drizzle-orm";
+import { and, asc, eq, or } from "drizzle-orm";
 import type { Config } from "../config";
 import { hashPassword } from "../crypto/password";
 import { randomBase62 } from "../crypto/secrets";
 import type { Db } from "../db/client";
-import { users, type User } from "../db/schema";
+import { refreshTokens, users, type User } from "../db/schema";
 import { badRequest, conflict, notFound } from "../errors";
 import { auditInsert, SYSTEM_ACTOR, type Actor } from "./audit";
 
-export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{1,62}$/;
+export { USERNAME_PATTERN } from "../domain/names";
 
 export function isUniqueViolation(err: unknown): boolean {
   const text = err instanceof Error ? `${err.message} ${String(err.cause ?? "")}` : String(err);
@@ -133,6 +133,10 @@ export async function updateUser(
   if (changes.password !== undefined) set.passwordHash = hashPassword(changes.password, config.passwordParams);
   const [updated] = await db.batch([
     db.update(users).set(set).where(eq(users.id, user.id)).returning(),
+    // A new password ends the refresh tokens the old one minted (children die with their parent).
+    ...(changes.password !== undefined
+      ? [db.delete(refreshTokens).where(and(eq(refreshTokens.userId, user.id), eq(refreshTokens.via, "password")))]
+      : []),
     auditInsert(db, actor, {
       kind: "user.update",
       subjectUserId: user.id,

@@ -1,6 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { actorOf, currentUser } from "../../auth/authenticate";
+import { currentUser } from "../../auth/authenticate";
+import { actorOf } from "../../auth/request";
 import type { Registry, RegistryToken } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { createRegistry, deleteRegistry, getManagedRegistry, listRegistries, updateRegistry } from "../../services/registries";
@@ -75,7 +76,7 @@ export const listRegistriesHandler: RouteHandler<typeof routes.listRegistriesRou
 
 export const createRegistryHandler: RouteHandler<typeof routes.createRegistryRoute, AppEnv> = async (c) => {
   const { properties } = c.req.valid("json");
-  const registry = await createRegistry(c.get("db"), actorOf(c), currentUser(c), {
+  const registry = await createRegistry(c.get("db"), c.get("config"), actorOf(c), currentUser(c), {
     name: properties.name,
     hostname: properties.hostname ?? `${properties.name}.${c.get("config").registryDomain}`,
   });
@@ -90,7 +91,7 @@ export const getRegistryHandler: RouteHandler<typeof routes.getRegistryRoute, Ap
 export const patchRegistryHandler: RouteHandler<typeof routes.patchRegistryRoute, AppEnv> = async (c) => {
   const registry = await managed(c, c.req.valid("param").registryId);
   const { hostname } = c.req.valid("json").properties;
-  return c.json(registryView(await updateRegistry(c.get("db"), actorOf(c), registry, { hostname })), 200);
+  return c.json(registryView(await updateRegistry(c.get("db"), c.get("config"), actorOf(c), registry, { hostname })), 200);
 };
 
 export const deleteRegistryHandler: RouteHandler<typeof routes.deleteRegistryRoute, AppEnv> = async (c) => {

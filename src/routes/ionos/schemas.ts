@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { RepositoryGlob } from "../../domain/repositories";
 
 const UUID = /^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$/;
 export const RegistryIdParam = z.object({
@@ -14,11 +15,8 @@ const Hostname = z
   .string()
   .max(253)
   .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/, "must be a host name");
-const ScopeName = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(/^(\*|[a-z0-9*]+(?:(?:[._/-]|__)[a-z0-9*]+)*)$/, "must be a repository name or glob");
+// The one repository grammar; `registry` scopes name the catalog (or `*`), which it also matches.
+const ScopeName = RepositoryGlob;
 
 export const TokenScope = z
   .object({

@@ -1,13 +1,11 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { actorOf } from "../../auth/authenticate";
+import { actorOf } from "../../auth/request";
 import type { AppEnv } from "../../env";
 import { ApiError, notFound } from "../../errors";
 import { deleteKey, putKey } from "../../services/keyserver";
 import { findServiceKey, isKeyExpired, KEYWARD_SERVICE, listPublishedKeys, publishedJwk } from "../../services/serviceKeys";
-import { ensureTokenCa, rotateSigningKeysIfDue, tokenCaBundle } from "../../services/signingKeys";
 import type {
-  caBundleRoute,
   deleteServiceKeyRoute,
   getServiceKeyRoute,
   listServiceKeysRoute,
@@ -21,9 +19,8 @@ const MAX_KEY_AGE = 86_400;
 
 const bearerToken = (authorization: string) => authorization.slice("Bearer ".length);
 
+/** A read with no side effects: keyward's first signing key is made at bootstrap, later ones by cron. */
 async function publishedJwks(c: Context<AppEnv>, service: string) {
-  // keyward's own JWKS is never empty: a fresh deployment makes its first signing key here.
-  if (service === KEYWARD_SERVICE) await rotateSigningKeysIfDue(c.get("db"), c.get("config"));
   const keys = await listPublishedKeys(c.get("db"), service);
   c.header("Cache-Control", `public, max-age=${JWKS_MAX_AGE}`);
   return { keys: keys.map(publishedJwk) };
@@ -71,11 +68,4 @@ export const deleteKeyHandler: RouteHandler<typeof deleteServiceKeyRoute, AppEnv
 
 export const wellKnownJwks: RouteHandler<typeof wellKnownJwksRoute, AppEnv> = async (c) => {
   return c.json(await publishedJwks(c, KEYWARD_SERVICE), 200);
-};
-
-export const caBundle: RouteHandler<typeof caBundleRoute, AppEnv> = async (c) => {
-  await ensureTokenCa(c.get("db"), c.get("config"));
-  c.header("Content-Type", "application/x-pem-file");
-  c.header("Cache-Control", "public, max-age=3600");
-  return c.body(await tokenCaBundle(c.get("db")), 200);
 };

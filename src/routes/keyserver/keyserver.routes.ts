@@ -117,11 +117,3 @@ export const wellKnownJwksRoute = createRoute({
   summary: "keyward's token-signing keys (same as /keys/services/keyward/keys)",
   responses: { 200: jsonResponse(Jwks, "JWKS") },
 });
-
-export const caBundleRoute = createRoute({
-  method: "get",
-  path: "/v2/auth/certs.pem",
-  tags: ["Registry token endpoint"],
-  summary: "The token CA certificate(s): a registry's auth.token.rootcertbundle",
-  responses: { 200: { description: "PEM bundle", content: { "application/x-pem-file": { schema: z.string() } } } },
-});

@@ -1,8 +1,6 @@
 import { createRouter } from "../../app";
 import * as logs from "./logs.handlers";
 import * as logRoutes from "./logs.routes";
-import * as permissions from "./permissions.handlers";
-import * as permissionRoutes from "./permissions.routes";
 import * as keys from "./serviceKeys.handlers";
 import * as keyRoutes from "./serviceKeys.routes";
 import * as users from "./users.handlers";
@@ -23,11 +21,5 @@ export function quayRouter() {
     .openapi(keyRoutes.getKeyRoute, keys.get)
     .openapi(keyRoutes.updateKeyRoute, keys.update)
     .openapi(keyRoutes.deleteKeyRoute, keys.remove)
-    .openapi(keyRoutes.approveKeyRoute, keys.approve)
-    .openapi(permissionRoutes.listGrantsRoute, permissions.list)
-    .openapi(permissionRoutes.setGrantRoute, permissions.set)
-    .openapi(permissionRoutes.removeGrantRoute, permissions.remove)
-    .openapi(permissionRoutes.listPublicRoute, permissions.listPublic)
-    .openapi(permissionRoutes.makePublicRoute, permissions.makePublic)
-    .openapi(permissionRoutes.makePrivateRoute, permissions.makePrivate);
+    .openapi(keyRoutes.approveKeyRoute, keys.approve);
 }

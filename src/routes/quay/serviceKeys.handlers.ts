@@ -1,5 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { actorOf } from "../../auth/authenticate";
+import { actorOf } from "../../auth/request";
 import type { AppEnv } from "../../env";
 import {
   approveServiceKey,
@@ -29,7 +29,7 @@ export const list: RouteHandler<typeof listKeysRoute, AppEnv> = async (c) => {
 
 export const create: RouteHandler<typeof createKeyRoute, AppEnv> = async (c) => {
   const body = c.req.valid("json");
-  const { key, publicPem, privatePem } = await createServiceKey(c.get("db"), actorOf(c), {
+  const { key, publicPem, privatePem } = await createServiceKey(c.get("db"), c.get("config"), actorOf(c), {
     service: body.service,
     expiration: fromUnix(body.expiration)!,
     name: body.name,
@@ -46,7 +46,7 @@ export const get: RouteHandler<typeof getKeyRoute, AppEnv> = async (c) => {
 
 export const update: RouteHandler<typeof updateKeyRoute, AppEnv> = async (c) => {
   const body = c.req.valid("json");
-  const key = await updateServiceKey(c.get("db"), actorOf(c), c.req.valid("param").kid, {
+  const key = await updateServiceKey(c.get("db"), c.get("config"), actorOf(c), c.req.valid("param").kid, {
     name: body.name,
     metadata: body.metadata,
     expiration: fromUnix(body.expiration),
@@ -55,12 +55,12 @@ export const update: RouteHandler<typeof updateKeyRoute, AppEnv> = async (c) => 
 };
 
 export const remove: RouteHandler<typeof deleteKeyRoute, AppEnv> = async (c) => {
-  await deleteServiceKey(c.get("db"), actorOf(c), c.req.valid("param").kid);
+  await deleteServiceKey(c.get("db"), c.get("config"), actorOf(c), c.req.valid("param").kid);
   return c.body(null, 204);
 };
 
 export const approve: RouteHandler<typeof approveKeyRoute, AppEnv> = async (c) => {
   const body = c.req.valid("json") as { notes?: string } | undefined;
-  await approveServiceKey(c.get("db"), actorOf(c), c.req.valid("param").kid, body?.notes ?? "");
+  await approveServiceKey(c.get("db"), c.get("config"), actorOf(c), c.req.valid("param").kid, body?.notes ?? "");
   return c.body(null, 201);
 };

@@ -1,5 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { actorOf, currentUser } from "../../auth/authenticate";
+import { currentUser } from "../../auth/authenticate";
+import { actorOf } from "../../auth/request";
 import type { AppEnv } from "../../env";
 import { createUser, deleteUser, getUser, listUsers, updateUser, userView } from "../../services/users";
 import type {
@@ -38,5 +39,5 @@ export const remove: RouteHandler<typeof deleteUserRoute, AppEnv> = async (c) =>
 
 export const me: RouteHandler<typeof currentUserRoute, AppEnv> = async (c) => {
   const principal = currentUser(c);
-  return c.json({ ...userView(principal.user), anonymous: false, authenticated_by: principal.method }, 200);
+  return c.json({ ...userView(principal.user), anonymous: false, authenticated_by: principal.lineage.kind }, 200);
 };

@@ -1,60 +1,59 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { basicCredentials, basicPair, principalFromHeader, unauthorized, verifyCredentials } from "../../auth/authenticate";
-import { authenticateRegistryToken } from "../../auth/registryToken";
-import type { Principal } from "../../auth/principal";
+import { actorOf } from "../../auth/request";
+import { principalFromHeader, verifyPresented } from "../../auth/authenticate";
+import { mintRefreshToken } from "../../credentials/refreshTokens";
+import type { Principal } from "../../domain/access";
+import { grantAccess, parseScopes } from "../../domain/decisions";
+import { reservedNames } from "../../domain/trust";
 import type { AppEnv } from "../../env";
-import { badRequest } from "../../errors";
-import {
-  createRefreshToken,
-  grantAccess,
-  grantTokenAccess,
-  issueRegistryToken,
-  loadAccessContext,
-  parseScopes,
-  redeemRefreshToken,
-  type IssuedToken,
-} from "../../services/registryAuth";
-import type { getTokenRoute, postTokenRoute } from "./v2auth.routes";
+import { ApiError, badRequest, unauthorized } from "../../errors";
+import { issueAccessToken, loadAccessContext } from "../../services/accessTokens";
+import { tokenCaBundle } from "../../services/signingKeys";
+import type { caBundleRoute, getTokenRoute, postTokenRoute } from "./v2auth.routes";
 
-async function tokenFor(
-  c: Context<AppEnv>,
-  principal: Principal | null,
-  service: string,
-  scopes: string[],
-): Promise<IssuedToken> {
+/** keyward's own issuer/audience is no registry: a token for it would be a key to keyward itself. */
+function registryService(c: Context<AppEnv>, service: string | undefined): string {
+  const value = service ?? c.get("config").defaultService;
+  if (reservedNames(c.get("config")).has(value)) {
+    throw new ApiError("bad_request", `"${value}" is keyward itself, not a registry service`);
+  }
+  return value;
+}
+
+/** The subject of the token: the user, or a registry token's own name (the robot). */
+function subjectOf(principal: Principal | null): string {
+  if (!principal) return "";
+  const { lineage } = principal;
+  if (lineage.kind === "registry_token") return lineage.name;
+  if (lineage.kind === "refresh_token" && lineage.parent.kind === "registry_token") return lineage.parent.name;
+  return principal.user.username;
+}
+
+async function accessTokenFor(c: Context<AppEnv>, principal: Principal | null, service: string, scopes: string[]) {
   const requested = parseScopes(scopes);
   const db = c.get("db");
   const access = requested.length > 0 ? grantAccess(await loadAccessContext(db, principal), requested) : [];
-  return issueRegistryToken(db, c.get("config"), { subject: principal?.user.username ?? "", service, access });
+  return issueAccessToken(db, c.get("config"), { subject: subjectOf(principal), service, access });
 }
 
-/** Basic `name:krt_…`: an IONOS-style registry token, for its own registry's service only. */
-async function registryTokenGrant(c: Context<AppEnv>, name: string, secret: string, service: string, scopes: string[]) {
-  const { token, creator } = await authenticateRegistryToken(c, name, secret, service);
-  const access = grantTokenAccess(creator, token.scopes, parseScopes(scopes));
-  return issueRegistryToken(c.get("db"), c.get("config"), { subject: token.name, service, access });
-}
+const refreshTokenFor = (c: Context<AppEnv>, principal: Principal, service: string, clientId: string | undefined) =>
+  mintRefreshToken(c.get("db"), c.get("config"), actorOf(c), principal, { service, clientId: clientId ?? null });
 
 export const getToken: RouteHandler<typeof getTokenRoute, AppEnv> = async (c) => {
   const query = c.req.valid("query");
-  // Parse scopes before any credential work: bad syntax is a 400 whoever asks.
+  // Scopes and service are checked before any credential work: bad syntax is a 400 whoever asks.
   const scopes = query.scope === undefined ? [] : [query.scope].flat();
   parseScopes(scopes);
-  const service = query.service ?? c.get("config").defaultService;
-  const header = c.req.header("authorization");
-  const pair = header ? basicPair(header) : null;
-  if (pair?.password.startsWith("krt_")) {
-    return c.json(await registryTokenGrant(c, pair.username, pair.password, service, scopes), 200);
-  }
-  // Credential, grants and public repositories in one D1 round trip.
-  const principal = await principalFromHeader(c, true);
-  if (principal && query.account && query.account !== principal.user.username) {
+  const service = registryService(c, query.service);
+  // The credential, grants and public repositories in one D1 round trip.
+  const principal = await principalFromHeader(c, { boundary: "v2auth", withAccess: true, service });
+  if (principal && query.account && query.account !== subjectOf(principal)) {
     throw unauthorized("account does not match the credentials");
   }
-  const issued = await tokenFor(c, principal, service, scopes);
+  const issued = await accessTokenFor(c, principal, service, scopes);
   if (principal && query.offline_token === "true") {
-    issued.refresh_token = await createRefreshToken(c.get("db"), c.get("config"), principal.user, service, query.client_id ?? null);
+    issued.refresh_token = await refreshTokenFor(c, principal, service, query.client_id);
   }
   return c.json(issued, 200);
 };
@@ -63,22 +62,27 @@ export const postToken: RouteHandler<typeof postTokenRoute, AppEnv> = async (c) 
   const form = c.req.valid("form");
   const scopes = form.scope ? [form.scope] : [];
   parseScopes(scopes);
+  const service = registryService(c, form.service);
   let principal: Principal;
   let refreshToken: string | undefined;
   if (form.grant_type === "password") {
     if (!form.username || !form.password) throw badRequest("username and password are required for grant_type=password");
-    if (form.password.startsWith("krt_")) {
-      return c.json(await registryTokenGrant(c, form.username, form.password, form.service, scopes), 200);
-    }
-    principal = await verifyCredentials(c, basicCredentials(form.username, form.password), true);
-    if (form.access_type === "offline") {
-      refreshToken = await createRefreshToken(c.get("db"), c.get("config"), principal.user, form.service, form.client_id ?? null);
-    }
+    const presented = { username: form.username, value: form.password };
+    principal = await verifyPresented(c, presented, { boundary: "v2auth", withAccess: true, service });
+    if (form.access_type === "offline") refreshToken = await refreshTokenFor(c, principal, service, form.client_id);
   } else {
     if (!form.refresh_token) throw badRequest("refresh_token is required for grant_type=refresh_token");
-    principal = await redeemRefreshToken(c.get("db"), c.get("config"), form.refresh_token, form.service);
+    const presented = { username: null, value: form.refresh_token };
+    principal = await verifyPresented(c, presented, { boundary: "v2auth_refresh", withAccess: true, service }, "Invalid refresh token");
     refreshToken = form.refresh_token;
   }
-  const issued = await tokenFor(c, principal, form.service, scopes);
+  const issued = await accessTokenFor(c, principal, service, scopes);
   return c.json({ ...issued, ...(refreshToken ? { refresh_token: refreshToken } : {}) }, 200);
+};
+
+/** A read with no side effects: the CA is made at bootstrap. */
+export const caBundle: RouteHandler<typeof caBundleRoute, AppEnv> = async (c) => {
+  c.header("Content-Type", "application/x-pem-file");
+  c.header("Cache-Control", "public, max-age=3600");
+  return c.body(await tokenCaBundle(c.get("db")), 200);
 };

@@ -69,3 +69,11 @@ export const postTokenRoute = createRoute({
   },
   responses: { 200: jsonResponse(TokenResponse, "A signed JWT"), ...errors },
 });
+
+export const caBundleRoute = createRoute({
+  method: "get",
+  path: "/v2/auth/certs.pem",
+  tags,
+  summary: "The token CA certificate(s): a registry's auth.token.rootcertbundle",
+  responses: { 200: { description: "PEM bundle", content: { "application/x-pem-file": { schema: z.string() } } } },
+});

@@ -1,5 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { actorOf, currentUser } from "../../auth/authenticate";
+import { currentUser } from "../../auth/authenticate";
+import { actorOf } from "../../auth/request";
 import type { ApiKey } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { createApiKey, isExpired, listApiKeys, narrowToCallerKey, revokeApiKey } from "../../services/apiKeys";
@@ -23,8 +24,8 @@ function apiKeyDetails(key: ApiKey) {
 
 export const create: RouteHandler<typeof createApiKeyRoute, AppEnv> = async (c) => {
   const body = c.req.valid("json");
-  const { user, apiKey: callerKey } = currentUser(c);
-  const input = narrowToCallerKey(callerKey, {
+  const { user, lineage } = currentUser(c);
+  const input = narrowToCallerKey(lineage, {
     label: body.label,
     scopes: body.scopes,
     expiresAt: body.expirationDate ? new Date(body.expirationDate) : null,

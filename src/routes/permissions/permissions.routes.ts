@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authenticate, requireSuperuser } from "../../auth/authenticate";
 import { ROLES } from "../../services/permissions";
-import { USERNAME_PATTERN } from "../../services/users";
+import { USERNAME_PATTERN } from "../../domain/names";
 import { basicOrBearer, jsonBody, jsonResponse, keyApiBodyLimit, notFoundError, RepositoryGlob, standardErrors } from "../common";
 
 const tags = ["Repository permissions"];

@@ -1,5 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { actorOf } from "../../auth/authenticate";
+import { actorOf } from "../../auth/request";
 import type { AppEnv } from "../../env";
 import { listGrants, listPublicRepositories, removeGrant, setGrant, setPublic } from "../../services/permissions";
 import { getUser } from "../../services/users";

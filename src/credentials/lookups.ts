@@ -1,0 +1,122 @@
+import { eq, inArray } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import type { Db } from "../db/client";
+import { apiKeys, refreshTokens, registries, registryTokens, users } from "../db/schema";
+
+/*
+ * The hot path's reads: each resolves a secret by its keyed hash (under every configured
+ * pepper) through a unique index, as a query the caller batches with the failure counter and
+ * the access reads — one D1 round trip in all. Columns are spelled out so that no name
+ * repeats: D1 batches return rows as objects, and a repeated name would shift Drizzle's mapping.
+ */
+
+const userColumns = <C extends SQLiteColumn>(id: C) => ({
+  id,
+  username: users.username,
+  email: users.email,
+  passwordHash: users.passwordHash,
+  enabled: users.enabled,
+  superuser: users.superuser,
+  createdAt: users.createdAt,
+  updatedAt: users.updatedAt,
+  lastLoginAt: users.lastLoginAt,
+});
+
+export function apiKeyLookup(db: Db, hashes: string[]) {
+  return db
+    .select({
+      id: apiKeys.id,
+      scopes: apiKeys.scopes,
+      expiresAt: apiKeys.expiresAt,
+      lastUsedAt: apiKeys.lastUsedAt,
+      pepperVersion: apiKeys.pepperVersion,
+      user: userColumns(apiKeys.userId),
+    })
+    .from(apiKeys)
+    .innerJoin(users, eq(users.id, apiKeys.userId))
+    .where(inArray(apiKeys.secretHash, hashes))
+    .limit(1);
+}
+
+/** The owner's id by the key's hash: a subquery for loading grants in the same round trip. */
+export const apiKeyOwner = (db: Db, hashes: string[]) =>
+  db.select({ id: apiKeys.userId }).from(apiKeys).where(inArray(apiKeys.secretHash, hashes));
+
+/** A registry token, its registry's service and its creator (whose rights it narrows). */
+export function registryTokenLookup(db: Db, hashes: string[]) {
+  return db
+    .select({
+      id: registryTokens.id,
+      name: registryTokens.name,
+      scopes: registryTokens.scopes,
+      status: registryTokens.status,
+      expiresAt: registryTokens.expiresAt,
+      lastUsedAt: registryTokens.lastUsedAt,
+      pepperVersion: registryTokens.pepperVersion,
+      service: registries.hostname,
+      user: userColumns(registryTokens.createdByUserId),
+    })
+    .from(registryTokens)
+    .innerJoin(registries, eq(registries.id, registryTokens.registryId))
+    .innerJoin(users, eq(users.id, registryTokens.createdByUserId))
+    .where(inArray(registryTokens.secretHash, hashes))
+    .limit(1);
+}
+
+export const registryTokenCreator = (db: Db, hashes: string[]) =>
+  db.select({ id: registryTokens.createdByUserId }).from(registryTokens).where(inArray(registryTokens.secretHash, hashes));
+
+/** A refresh token and the user whose rights it carries. Its parent is read beside it. */
+export function refreshTokenLookup(db: Db, hashes: string[]) {
+  return db
+    .select({
+      id: refreshTokens.id,
+      via: refreshTokens.via,
+      apiKeyId: refreshTokens.apiKeyId,
+      registryTokenId: refreshTokens.registryTokenId,
+      service: refreshTokens.service,
+      expiresAt: refreshTokens.expiresAt,
+      lastUsedAt: refreshTokens.lastUsedAt,
+      pepperVersion: refreshTokens.pepperVersion,
+      user: userColumns(refreshTokens.userId),
+    })
+    .from(refreshTokens)
+    .innerJoin(users, eq(users.id, refreshTokens.userId))
+    .where(inArray(refreshTokens.secretHash, hashes))
+    .limit(1);
+}
+
+const byRefreshHash = (db: Db, hashes: string[]) => ({
+  userId: db.select({ id: refreshTokens.userId }).from(refreshTokens).where(inArray(refreshTokens.secretHash, hashes)),
+  apiKeyId: db.select({ id: refreshTokens.apiKeyId }).from(refreshTokens).where(inArray(refreshTokens.secretHash, hashes)),
+  tokenId: db
+    .select({ id: refreshTokens.registryTokenId })
+    .from(refreshTokens)
+    .where(inArray(refreshTokens.secretHash, hashes)),
+});
+
+export const refreshTokenUser = (db: Db, hashes: string[]) => byRefreshHash(db, hashes).userId;
+
+/** The refresh token's parent API key (if any), read in the same batch. */
+export function refreshParentKey(db: Db, hashes: string[]) {
+  return db
+    .select({ id: apiKeys.id, scopes: apiKeys.scopes, expiresAt: apiKeys.expiresAt })
+    .from(apiKeys)
+    .where(inArray(apiKeys.id, byRefreshHash(db, hashes).apiKeyId));
+}
+
+/** The refresh token's parent registry token (if any), with its registry's service. */
+export function refreshParentToken(db: Db, hashes: string[]) {
+  return db
+    .select({
+      id: registryTokens.id,
+      name: registryTokens.name,
+      scopes: registryTokens.scopes,
+      status: registryTokens.status,
+      expiresAt: registryTokens.expiresAt,
+      service: registries.hostname,
+    })
+    .from(registryTokens)
+    .innerJoin(registries, eq(registries.id, registryTokens.registryId))
+    .where(inArray(registryTokens.id, byRefreshHash(db, hashes).tokenId));
+}

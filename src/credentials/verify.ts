@@ -1,0 +1,270 @@
+import { eq, type SQLWrapper } from "drizzle-orm";
+import type { Config } from "../config";
+import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from "../crypto/password";
+import { hashSecret } from "../crypto/secrets";
+import { batchNamed } from "../db/batch";
+import type { Db } from "../db/client";
+import { apiKeys, refreshTokens, registryTokens, type User, users } from "../db/schema";
+import type { Actor, Grant, Lineage, Principal } from "../domain/access";
+import { USERNAME_PATTERN } from "../domain/names";
+import { accepts, type Boundary, presentedKind } from "../domain/trust";
+import { ApiError } from "../errors";
+import {
+  assertNotThrottled,
+  auditFailure,
+  countAttemptQueries,
+  type FailureKeys,
+  failureCountsQuery,
+  forgiveAttempt,
+  recordAuthFailure,
+} from "../services/authFailures";
+import { grantsQuery, publicPatternsQuery } from "../services/permissions";
+import { lookupHashes } from "./issue";
+import {
+  apiKeyLookup,
+  apiKeyOwner,
+  refreshParentKey,
+  refreshParentToken,
+  refreshTokenLookup,
+  refreshTokenUser,
+  registryTokenCreator,
+  registryTokenLookup,
+} from "./lookups";
+import { recordUse } from "./use";
+
+/*
+ * The one verification of every credential keyward accepts: a password, an API key (zak_), a
+ * registry token (krt_) or a refresh token (krf_). It answers with a discriminated union and
+ * never throws for a bad credential. The hot path is one D1 round trip: the credential, the
+ * client's failure counter and (withAccess) the user's grants and the public repositories in
+ * one batch; bookkeeping (lastUsed, re-hash under a new pepper) is deferred and coalesced.
+ */
+
+/** lastLoginAt is coalesced like lastUsed: Basic-password API calls must not write every time. */
+const LAST_LOGIN_GRANULARITY_MS = 60_000;
+
+export interface VerifyContext {
+  db: Db;
+  config: Config;
+  actor: Actor;
+  /** The client's address, for the failure counters. */
+  client: string;
+  /** Runs bookkeeping after the response (ctx.waitUntil), never on the response's path. */
+  defer(work: Promise<unknown> | null): void;
+}
+
+/** What the caller presented: a Basic pair, or a Bearer value (username null). */
+export interface Presented {
+  username: string | null;
+  value: string;
+}
+
+export interface VerifyOptions {
+  boundary: Boundary;
+  /** Also load the user's grants and the public repositories in the same round trip. */
+  withAccess?: boolean;
+  /** The registry service asked for (/v2/auth): registry and refresh tokens serve one service. */
+  service?: string;
+}
+
+export type Refusal = "not_accepted" | "invalid" | "wrong_service" | "throttled";
+
+export type Verification =
+  | { ok: true; principal: Principal }
+  | { ok: false; reason: Refusal; detail: string; retryAfter?: number };
+
+const refuse = (reason: Refusal, detail: string): Verification => ({ ok: false, reason, detail });
+
+export async function verifyCredential(ctx: VerifyContext, presented: Presented, options: VerifyOptions): Promise<Verification> {
+  const kind = presentedKind(presented.value);
+  // A malformed secret fails its checksum: refused before any read, and costs nothing.
+  if (kind === null) return refuse("invalid", "malformed");
+  if (kind === "password" && presented.username === null) return refuse("not_accepted", "bearer_password");
+  if (!accepts(options.boundary, kind)) return refuse("not_accepted", kind);
+  try {
+    switch (kind) {
+      case "password":
+        return await verifyPasswordOf(ctx, presented.username!, presented.value, options);
+      case "api_key":
+        return await verifyApiKey(ctx, presented, options);
+      case "registry_token":
+        return await verifyRegistryToken(ctx, presented, options);
+      case "refresh_token":
+        return await verifyRefreshToken(ctx, presented.value, options);
+      case "access_token":
+        return refuse("not_accepted", kind);
+    }
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "rate_limited") {
+      return { ok: false, reason: "throttled", detail: "throttled", retryAfter: Number(err.headers["Retry-After"]) || 1 };
+    }
+    throw err;
+  }
+}
+
+/** The user's grants and the public repositories, keyed by a subquery for the user. */
+function accessQueries(db: Db, userId: SQLWrapper | string) {
+  return [grantsQuery(db, userId), publicPatternsQuery(db)] as const;
+}
+
+function accessOf(rows: unknown[] | undefined): Principal["access"] {
+  if (!rows) return undefined;
+  const [grants, publicRows] = rows as [Grant[], { pattern: string }[]];
+  return { grants, publicPatterns: publicRows.map((r) => r.pattern) };
+}
+
+const isPast = (date: Date | null, now: number) => date !== null && date.getTime() <= now;
+
+/** Counts a failed secret for the client and audits it (never the secret; `reason` says which branch). */
+async function failSecret(ctx: VerifyContext, keys: FailureKeys, metadata: Record<string, unknown>, reason: Refusal = "invalid") {
+  await recordAuthFailure(ctx.db, ctx.actor, keys, metadata);
+  return refuse(reason, String(metadata.reason));
+}
+
+async function verifyApiKey(ctx: VerifyContext, presented: Presented, options: VerifyOptions): Promise<Verification> {
+  const { db, config } = ctx;
+  const hashes = await lookupHashes(presented.value, config);
+  const keys: FailureKeys = { client: ctx.client };
+  const r = await batchNamed(db, {
+    key: apiKeyLookup(db, hashes),
+    counters: failureCountsQuery(db, keys),
+    access: options.withAccess ? accessQueries(db, apiKeyOwner(db, hashes)) : [],
+  });
+  assertNotThrottled(r.counters, keys, "before");
+  const row = r.key[0];
+  const reason = !row
+    ? "unknown"
+    : presented.username !== null && presented.username !== row.user.username
+      ? "wrong_user"
+      : !row.user.enabled
+        ? "user_disabled"
+        : isPast(row.expiresAt, Date.now())
+          ? "expired"
+          : null;
+  if (!row || reason) {
+    // The username is recorded only when it names the key's real owner: anything else typed
+    // there might be a secret.
+    const named = row && presented.username === row.user.username ? presented.username : null;
+    return failSecret(ctx, keys, { method: "api_key", reason, username: named });
+  }
+  ctx.defer(recordUse(db, apiKeys, row, hashes, config));
+  const lineage: Lineage = { kind: "api_key", id: row.id, scopes: row.scopes, expiresAt: row.expiresAt };
+  return { ok: true, principal: { user: row.user, lineage, access: accessOf(options.withAccess ? r.access : undefined) } };
+}
+
+async function verifyRegistryToken(ctx: VerifyContext, presented: Presented, options: VerifyOptions): Promise<Verification> {
+  const { db, config } = ctx;
+  const hashes = await lookupHashes(presented.value, config);
+  const keys: FailureKeys = { client: ctx.client };
+  const r = await batchNamed(db, {
+    token: registryTokenLookup(db, hashes),
+    counters: failureCountsQuery(db, keys),
+    access: accessQueries(db, registryTokenCreator(db, hashes)),
+  });
+  assertNotThrottled(r.counters, keys, "before");
+  const token = r.token[0];
+  const now = Date.now();
+  const reason = !token
+    ? "unknown"
+    : token.name !== presented.username
+      ? "wrong_user"
+      : token.status !== "enabled"
+        ? "disabled"
+        : isPast(token.expiresAt, now)
+          ? "expired"
+          : !token.user.enabled
+            ? "user_disabled"
+            : token.service !== options.service
+              ? "wrong_service"
+              : null;
+  if (!token || reason) {
+    const named = token?.name === presented.username ? token.id : null;
+    return failSecret(ctx, keys, { method: "registry_token", reason, token: named }, reason === "wrong_service" ? "wrong_service" : "invalid");
+  }
+  ctx.defer(recordUse(db, registryTokens, token, hashes, config));
+  const lineage: Lineage = { kind: "registry_token", id: token.id, name: token.name, scopes: token.scopes, expiresAt: token.expiresAt };
+  return { ok: true, principal: { user: token.user, lineage, access: accessOf(r.access) } };
+}
+
+async function verifyRefreshToken(ctx: VerifyContext, secret: string, options: VerifyOptions): Promise<Verification> {
+  const { db, config } = ctx;
+  const hashes = await lookupHashes(secret, config);
+  const keys: FailureKeys = { client: ctx.client };
+  const r = await batchNamed(db, {
+    token: refreshTokenLookup(db, hashes),
+    parentKey: refreshParentKey(db, hashes),
+    parentToken: refreshParentToken(db, hashes),
+    counters: failureCountsQuery(db, keys),
+    access: accessQueries(db, refreshTokenUser(db, hashes)),
+  });
+  assertNotThrottled(r.counters, keys, "before");
+  const token = r.token[0];
+  const now = Date.now();
+  let parent: Exclude<Lineage, { kind: "refresh_token" }> | null = null;
+  let reason: string | null = null;
+  if (!token) reason = "unknown";
+  else if (isPast(token.expiresAt, now)) reason = "expired";
+  else if (!token.user.enabled) reason = "user_disabled";
+  else if (token.service !== options.service) reason = "wrong_service";
+  else if (token.via === "password") parent = { kind: "password" };
+  else if (token.via === "api_key") {
+    const key = r.parentKey[0];
+    if (!key) reason = "parent_revoked";
+    else if (isPast(key.expiresAt, now)) reason = "parent_expired";
+    else parent = { kind: "api_key", id: key.id, scopes: key.scopes, expiresAt: key.expiresAt };
+  } else {
+    const t = r.parentToken[0];
+    if (!t) reason = "parent_revoked";
+    else if (t.status !== "enabled") reason = "parent_disabled";
+    else if (isPast(t.expiresAt, now)) reason = "parent_expired";
+    else if (t.service !== options.service) reason = "wrong_service";
+    else parent = { kind: "registry_token", id: t.id, name: t.name, scopes: t.scopes, expiresAt: t.expiresAt };
+  }
+  if (!token || !parent) return failSecret(ctx, keys, { method: "refresh_token", reason });
+  ctx.defer(recordUse(db, refreshTokens, token, hashes, config));
+  const lineage: Lineage = { kind: "refresh_token", id: token.id, parent };
+  return { ok: true, principal: { user: token.user, lineage, access: accessOf(r.access) } };
+}
+
+/** A well-formed username, or undefined for junk (which is then never looked up or stored). */
+function wellFormedUsername(username: string): string | undefined {
+  return USERNAME_PATTERN.test(username) ? username.toLowerCase() : undefined;
+}
+
+async function verifyPasswordOf(ctx: VerifyContext, typedName: string, password: string, options: VerifyOptions): Promise<Verification> {
+  if (!typedName || password.length === 0 || password.length > 1024) return refuse("invalid", "malformed");
+  const { db, config } = ctx;
+  const username = wellFormedUsername(typedName);
+  // The per-user counter is keyed by a keyed hash of the name: a password typed into the
+  // username field never lands in D1 in plain text.
+  const keys: FailureKeys = {
+    client: ctx.client,
+    user: username && (await hashSecret(`user:${username}`, config.peppers.current)).slice(0, 32),
+  };
+  // The attempt is counted before the KDF and before any check, so a burst of concurrent
+  // guesses cannot all pass a stale count, and a throttled guesser cannot make us burn CPU.
+  const named = db.select({ id: users.id }).from(users).where(eq(users.username, username ?? ""));
+  const r = await batchNamed(db, {
+    user: db.select().from(users).where(eq(users.username, username ?? "")),
+    counted: countAttemptQueries(db, keys),
+    access: options.withAccess ? accessQueries(db, named) : [],
+  });
+  assertNotThrottled(r.counted.flat() as { key: string; windowStart: Date; count: number }[], keys, "after");
+  const user: User | undefined = r.user[0];
+  let ok = false;
+  if (user?.passwordHash) ok = verifyPassword(password, user.passwordHash);
+  else burnPasswordCheck(password, config.passwordParams);
+  if (!user || !ok || !user.enabled) {
+    const reason = !user ? "unknown" : !ok ? "wrong_password" : "user_disabled";
+    // Only an existing user's name is recorded; an unknown one might be a mistyped secret.
+    await auditFailure(db, ctx.actor, user?.username, { method: "password", reason, username: user?.username ?? null });
+    return refuse("invalid", reason);
+  }
+  ctx.defer(forgiveAttempt(db, keys));
+  const now = new Date();
+  const set: Partial<typeof users.$inferInsert> = {};
+  if (!user.lastLoginAt || now.getTime() - user.lastLoginAt.getTime() >= LAST_LOGIN_GRANULARITY_MS) set.lastLoginAt = now;
+  if (needsRehash(user.passwordHash!, config.passwordParams)) set.passwordHash = hashPassword(password, config.passwordParams);
+  if (Object.keys(set).length > 0) ctx.defer(db.update(users).set(set).where(eq(users.id, user.id)));
+  return { ok: true, principal: { user, lineage: { kind: "password" }, access: accessOf(options.withAccess ? r.access : undefined) } };
+}

@@ -1,0 +1,94 @@
+import type { User } from "../db/schema";
+
+/*
+ * The domain's words for who may do what. A leaf: imports nothing from auth/, services/ or
+ * config, so both the credential core and the HTTP edge can use it without a cycle.
+ */
+
+export const ROLES = ["read", "write", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const ROLE_ACTIONS: Record<Role, readonly string[]> = {
+  read: ["pull"],
+  write: ["pull", "push"],
+  admin: ["pull", "push", "delete", "*"],
+};
+
+/** Every action a scope may name; an API key's repository glob allows all of them. */
+export const ALL_ACTIONS = ["pull", "push", "delete", "*"] as const;
+
+export interface Grant {
+  pattern: string;
+  role: Role;
+}
+
+/**
+ * One entry of a credential's narrowing: on repositories (or the registry catalog) matching
+ * `name` (a glob), at most `actions`. An IONOS registry token's scopes are such entries; an
+ * API key's scopes are globs, each allowing every action.
+ */
+export interface Scope {
+  type: "repository" | "registry";
+  name: string;
+  actions: string[];
+}
+
+/** Who is calling, and through which credential. */
+export interface Principal {
+  /** The user whose rights the credential carries (for a registry token: its creator). */
+  user: User;
+  /** The credential used, and what it descends from (see Lineage). */
+  lineage: Lineage;
+  /** Grants and public repositories, when loaded in the same round trip as the credential. */
+  access?: { grants: Grant[]; publicPatterns: string[] };
+}
+
+/**
+ * What a credential is and where it came from. Rights only narrow down a lineage: a child
+ * carries its parent's narrowing and dies with it.
+ */
+export type Lineage =
+  | { kind: "password" }
+  | { kind: "api_key"; id: string; scopes: string[] | null; expiresAt: Date | null }
+  | { kind: "registry_token"; id: string; name: string; scopes: Scope[]; expiresAt: Date | null }
+  | { kind: "refresh_token"; id: string; parent: Exclude<Lineage, { kind: "refresh_token" }> };
+
+export type CredentialKind = Lineage["kind"];
+
+/** The narrowing a lineage imposes on its user's rights; null = the user's full rights. */
+export function narrowingOf(lineage: Lineage): Scope[] | null {
+  switch (lineage.kind) {
+    case "password":
+      return null;
+    case "api_key":
+      return lineage.scopes?.map((name) => ({ type: "repository", name, actions: [...ALL_ACTIONS] })) ?? null;
+    case "registry_token":
+      return lineage.scopes;
+    case "refresh_token":
+      return narrowingOf(lineage.parent);
+  }
+}
+
+/** The API key behind a principal (directly or as a refresh token's parent), if any. */
+export function apiKeyOf(lineage: Lineage): Extract<Lineage, { kind: "api_key" }> | null {
+  if (lineage.kind === "api_key") return lineage;
+  if (lineage.kind === "refresh_token" && lineage.parent.kind === "api_key") return lineage.parent;
+  return null;
+}
+
+/** Everything needed to decide access for one caller, loaded once per request. */
+export interface AccessContext {
+  user: Pick<User, "username" | "superuser"> | null;
+  grants: Grant[];
+  publicPatterns: string[];
+  /** The credential's narrowing; null = the user's full rights. */
+  narrowing: Scope[] | null;
+}
+
+/** Who did it, from where: taken from the request once and passed to services. */
+export interface Actor {
+  id: string | null;
+  name: string | null;
+  ip: string | null;
+  requestId: string | null;
+}

@@ -1,0 +1,75 @@
+import { parseSecret } from "../crypto/secrets";
+
+/*
+ * keyward's trust boundaries, written down in one place. Every place that accepts a
+ * credential or a signed token asks one of these small functions; test/security/
+ * trust-boundaries.test.ts holds the table that pins them.
+ *
+ * | where                         | accepts                       | issued by               | for            | may do                                   |
+ * |-------------------------------|-------------------------------|-------------------------|----------------|------------------------------------------|
+ * | keyward's APIs (Basic/Bearer) | password, API key (zak_)      | keyward (user, superuser) | keyward        | what the user may, narrowed by key scopes |
+ * | /v2/auth Basic or password grant | password, API key, registry token (krt_) | keyward | a registry's `service` (never keyward's own) | a JWT for what the credential may |
+ * | /v2/auth refresh_token grant  | refresh token (krf_)          | keyward at /v2/auth     | the service it was minted for | what its parent credential may, while the parent lives |
+ * | keyserver PUT/DELETE          | a JWT (typ JWT) signed by the key itself or an approved key of that service, iss = the service, aud = keyward's audience, single-use jti | the service | keyward's keyserver | register/rotate/delete that service's keys — never keyward's own |
+ * | registries (JWT access tokens) | keyward's access tokens (typ at+jwt) | keyward | one registry `service` | the `access` claim |
+ *
+ * keyward's access tokens authenticate nothing at keyward itself.
+ */
+
+export type PresentedKind = "password" | "api_key" | "registry_token" | "refresh_token" | "access_token";
+export type Boundary = "api" | "v2auth" | "v2auth_refresh";
+
+export const ACCEPTED: Record<Boundary, readonly PresentedKind[]> = {
+  api: ["password", "api_key"],
+  v2auth: ["password", "api_key", "registry_token"],
+  v2auth_refresh: ["refresh_token"],
+};
+
+export function accepts(boundary: Boundary, kind: PresentedKind): boolean {
+  return ACCEPTED[boundary].includes(kind);
+}
+
+const KIND_OF_PREFIX = { zak: "api_key", krt: "registry_token", krf: "refresh_token" } as const;
+const SECRET_SHAPE = /^(zak|krt|krf)_/;
+const JWT_SHAPE = /^ey[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/**
+ * What a presented value is, by its shape alone (no I/O): a keyward secret (checksum valid),
+ * a malformed one (`null`: refused before any read), a JWT, or else a password.
+ */
+export function presentedKind(value: string): PresentedKind | null {
+  if (SECRET_SHAPE.test(value)) {
+    const prefix = parseSecret(value);
+    return prefix ? KIND_OF_PREFIX[prefix] : null;
+  }
+  return JWT_SHAPE.test(value) ? "access_token" : "password";
+}
+
+/** keyward's own names, which no registry service and no keyserver service may take. */
+export function reservedNames(config: { issuer: string; audience: string }): Set<string> {
+  return new Set([KEYWARD_SERVICE, config.issuer, config.audience]);
+}
+
+/** keyward's own signing keys live under this service; only keyward manages them. */
+export const KEYWARD_SERVICE = "keyward";
+
+/** The `typ` of the JWTs keyward issues (RFC 9068), which no keyward endpoint accepts. */
+export const ACCESS_TOKEN_TYP = "at+jwt";
+
+/**
+ * The keyserver's boundary: a JWT proving possession for `service`. Accepted only with a
+ * plain `typ` (JWT or none — never keyward's `at+jwt`), an issuer that is the service and not
+ * keyward, for keyward's audience, with a `jti` (single use) and an `exp` (checked by jose).
+ */
+export function keyserverJwtRefusal(
+  header: { typ?: unknown },
+  claims: { iss?: unknown; jti?: unknown },
+  service: string,
+  config: { issuer: string; audience: string },
+): string | null {
+  if (reservedNames(config).has(service)) return `Service "${service}" is keyward's own: its keys are managed by keyward alone`;
+  if (header.typ !== undefined && String(header.typ).toUpperCase() !== "JWT") return "JWT typ must be JWT";
+  if (claims.iss === config.issuer) return "Tokens issued by keyward cannot authenticate at keyward";
+  if (typeof claims.jti !== "string" || claims.jti.length === 0 || claims.jti.length > 255) return "JWT must carry a jti";
+  return null;
+}

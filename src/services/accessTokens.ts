@@ -1,0 +1,58 @@
+import type { Config } from "../config";
+import type { Db } from "../db/client";
+import { type AccessContext, narrowingOf, type Principal } from "../domain/access";
+import type { AccessEntry } from "../domain/decisions";
+import { ACCESS_TOKEN_TYP } from "../domain/trust";
+import { publicPatternsQuery } from "./permissions";
+import { signJwt } from "./signingKeys";
+
+/*
+ * Access tokens: the short-lived JWTs /v2/auth issues for a registry (Docker Registry v2
+ * token auth). Not to be confused with IONOS-style registry tokens (krt_), which are
+ * credentials that obtain access tokens. They carry `typ: at+jwt` so that nothing at keyward
+ * ever takes one for a credential.
+ */
+
+/** Grants and public repositories: preloaded with the credential, or (anonymous) one read. */
+export async function loadAccessContext(db: Db, principal: Principal | null): Promise<AccessContext> {
+  if (!principal) {
+    const publicRows = await publicPatternsQuery(db);
+    return { user: null, grants: [], publicPatterns: publicRows.map((r) => r.pattern), narrowing: null };
+  }
+  if (!principal.access) throw new Error("access was not loaded with the credential");
+  return { user: principal.user, ...principal.access, narrowing: narrowingOf(principal.lineage) };
+}
+
+export interface IssuedAccessToken {
+  token: string;
+  access_token: string;
+  expires_in: number;
+  issued_at: string;
+  refresh_token?: string;
+}
+
+export async function issueAccessToken(
+  db: Db,
+  config: Config,
+  input: { subject: string; service: string; access: AccessEntry[] },
+): Promise<IssuedAccessToken> {
+  const now = Math.floor(Date.now() / 1000);
+  const ttl = config.tokenTtlSeconds;
+  const { token } = await signJwt(
+    db,
+    config,
+    {
+      iss: config.issuer,
+      sub: input.subject,
+      aud: input.service,
+      exp: now + ttl,
+      nbf: now,
+      iat: now,
+      jti: crypto.randomUUID(),
+      access: input.access,
+    },
+    ttl,
+    ACCESS_TOKEN_TYP,
+  );
+  return { token, access_token: token, expires_in: ttl, issued_at: new Date(now * 1000).toISOString() };
+}

@@ -1,0 +1,108 @@
+import { describe, expect, it } from "vitest";
+import { generateSecret } from "../../src/crypto/secrets";
+import { ACCEPTED, accepts, type Boundary, keyserverJwtRefusal, type PresentedKind, presentedKind, reservedNames } from "../../src/domain/trust";
+import { basic, call, createKey, createUser, json, uniqueIp } from "../helpers";
+import { postToken, registryWithToken } from "./support";
+
+/*
+ * The written-down trust boundaries (src/domain/trust.ts), pinned as a table, and each row
+ * tried against the running Worker: which credential kinds each place accepts.
+ */
+
+const config = { issuer: "keyward", audience: "keyward" };
+
+describe("the table", () => {
+  it.each<[Boundary, PresentedKind, boolean]>([
+    ["api", "password", true],
+    ["api", "api_key", true],
+    ["api", "registry_token", false],
+    ["api", "refresh_token", false],
+    ["api", "access_token", false],
+    ["v2auth", "password", true],
+    ["v2auth", "api_key", true],
+    ["v2auth", "registry_token", true],
+    ["v2auth", "refresh_token", false],
+    ["v2auth", "access_token", false],
+    ["v2auth_refresh", "refresh_token", true],
+    ["v2auth_refresh", "password", false],
+    ["v2auth_refresh", "api_key", false],
+    ["v2auth_refresh", "registry_token", false],
+    ["v2auth_refresh", "access_token", false],
+  ])("%s accepts %s: %s", (boundary, kind, expected) => {
+    expect(accepts(boundary, kind)).toBe(expected);
+  });
+
+  it("no boundary accepts keyward's own access tokens", () => {
+    for (const kinds of Object.values(ACCEPTED)) expect(kinds).not.toContain("access_token");
+  });
+
+  it.each<[string, PresentedKind | null]>([
+    [generateSecret("zak"), "api_key"],
+    [generateSecret("krt"), "registry_token"],
+    [generateSecret("krf"), "refresh_token"],
+    [`zak_${"A".repeat(38)}`, null],
+    ["eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", "access_token"],
+    ["correct horse battery staple", "password"],
+  ])("presentedKind(%s) = %s", (value, kind) => {
+    expect(presentedKind(value)).toBe(kind);
+  });
+
+  it.each<[string, { typ?: string }, { iss?: string; jti?: string }, string, string | null]>([
+    ["a plain service JWT", { typ: "JWT" }, { iss: "svc", jti: "1" }, "svc", null],
+    ["no typ", {}, { iss: "svc", jti: "1" }, "svc", null],
+    ["keyward's at+jwt", { typ: "at+jwt" }, { iss: "svc", jti: "1" }, "svc", "typ"],
+    ["keyward's issuer", { typ: "JWT" }, { iss: "keyward", jti: "1" }, "svc", "issued by keyward"],
+    ["no jti", { typ: "JWT" }, { iss: "svc" }, "svc", "jti"],
+    ["keyward's own service", { typ: "JWT" }, { iss: "keyward", jti: "1" }, "keyward", "managed by keyward alone"],
+  ])("keyserver: %s", (_name, header, claims, service, refusal) => {
+    const answer = keyserverJwtRefusal(header, claims, service, config);
+    if (refusal === null) expect(answer).toBeNull();
+    else expect(answer).toContain(refusal);
+  });
+
+  it("reserves keyward's own names", () => {
+    expect([...reservedNames({ issuer: "https://auth.example", audience: "auth.example" })].sort()).toEqual(
+      ["auth.example", "https://auth.example", "keyward"].sort(),
+    );
+  });
+});
+
+describe("the table, against the running Worker", () => {
+  it("keyward's APIs take a password or an API key, nothing else", async () => {
+    const user = await createUser();
+    const { apiKey } = await createKey(user);
+    const robot = await registryWithToken([{ type: "repository", name: "ci/*", actions: ["pull"] }]);
+    const refresh = (
+      await json(await postToken({ grant_type: "password", username: user.username, password: user.password, service: "registry.local", access_type: "offline" }), 200)
+    ).refresh_token;
+    const accessToken = (await json(await call("/v2/auth?service=registry.local", { auth: user.auth, headers: { "cf-connecting-ip": uniqueIp() } }), 200)).token;
+    const me = (auth: string) => call("/api/v1/user/", { auth, headers: { "cf-connecting-ip": uniqueIp() } });
+    expect((await me(user.auth)).status).toBe(200);
+    expect((await me(`Bearer ${apiKey}`)).status).toBe(200);
+    expect((await me(basic(robot.name, robot.password))).status).toBe(401);
+    expect((await me(`Bearer ${robot.password}`)).status).toBe(401);
+    expect((await me(`Bearer ${refresh}`)).status).toBe(401);
+    expect((await me(`Bearer ${accessToken}`)).status).toBe(401);
+    const body = await json(await me(`Bearer ${accessToken}`), 401);
+    expect(body.error.message).toContain("authenticate nothing at keyward");
+  });
+
+  it("/v2/auth Basic takes no refresh token and no access token", async () => {
+    const user = await createUser();
+    const refresh = (
+      await json(await postToken({ grant_type: "password", username: user.username, password: user.password, service: "registry.local", access_type: "offline" }), 200)
+    ).refresh_token;
+    const res = await call("/v2/auth?service=registry.local", { auth: basic(user.username, refresh), headers: { "cf-connecting-ip": uniqueIp() } });
+    expect(res.status).toBe(401);
+    const grant = await postToken({ grant_type: "password", username: user.username, password: refresh, service: "registry.local" });
+    expect(grant.status).toBe(401);
+  });
+
+  it("a registry token used for another registry's service says so, without naming it", async () => {
+    const robot = await registryWithToken([{ type: "repository", name: "ci/*", actions: ["pull"] }]);
+    const res = await call("/v2/auth?service=registry.local", { auth: basic(robot.name, robot.password), headers: { "cf-connecting-ip": uniqueIp() } });
+    const body = await json(res, 401);
+    expect(body.errors[0].message).toBe("This credential belongs to another registry's service");
+    expect(body.errors[0].message).not.toContain(robot.service);
+  });
+});
