@@ -1,15 +1,23 @@
-import { OpenAPIHono, type z } from "@hono/zod-openapi";
-import type { Context } from "hono";
+import { OpenAPIHono, type RouteConfig, type z } from "@hono/zod-openapi";
+import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { ConfigError, loadConfig } from "./config";
 import { createDb } from "./db/client";
 import type { AppEnv } from "./env";
-import { ApiError, safeErrorText, type ErrorCode } from "./errors";
+import { ApiError, safeErrorText, ValidationError, type ErrorCode } from "./errors";
+import { renderError } from "./renderers";
 import { ensureBootstrapAdmin } from "./services/users";
 
 /** Every body keyward accepts is small; key APIs cap lower (8 KiB) on their own routes. */
 export const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * Liveness and readiness answer before any config or bootstrap work: a deployment with a bad
+ * secret is alive (it answers 503 everywhere else), and /readyz asks D1 only.
+ */
+export const HEALTH_PATHS = { live: "/healthz", ready: "/readyz" } as const;
+const HEALTH = new Set<string>(Object.values(HEALTH_PATHS));
 
 /** Turns a zod failure into one readable sentence plus the per-field list. */
 export function describeZodError(error: z.ZodError): { message: string; fields: { path: string; message: string }[] } {
@@ -21,15 +29,28 @@ export function describeZodError(error: z.ZodError): { message: string; fields: 
   return { message: `Invalid request: ${message}`, fields };
 }
 
-export class ValidationError extends ApiError {
-  constructor(readonly fields: { path: string; message: string }[], message: string) {
-    super("validation_failed", message);
-  }
+/** The body media types of the route a request matched, so its 415 can name them. */
+const bodyMediaTypes = new WeakMap<Context, readonly string[]>();
+
+/**
+ * zod-openapi refuses a body of another media type with a bare "Unsupported Media Type". A
+ * first route middleware notes what the route declares; zod-openapi still decides.
+ */
+function noteBodyMediaTypes<R extends RouteConfig>(route: R): R {
+  const content = route.request?.body?.content;
+  if (!content) return route;
+  const types = Object.keys(content);
+  const note: MiddlewareHandler = async (c, next) => {
+    bodyMediaTypes.set(c, types);
+    await next();
+  };
+  const own = route.middleware === undefined ? [] : [route.middleware].flat();
+  return { ...route, middleware: [note, ...own] };
 }
 
 /** A router with keyward's validation hook: every zod failure becomes a ValidationError. */
 export function createRouter() {
-  return new OpenAPIHono<AppEnv>({
+  const router = new OpenAPIHono<AppEnv>({
     strict: false,
     defaultHook: (result) => {
       if (!result.success) {
@@ -38,19 +59,29 @@ export function createRouter() {
       }
     },
   });
+  const register = router.openapi;
+  router.openapi = (route, handler, hook) => register(noteBodyMediaTypes(route), handler, hook);
+  return router;
+}
+
+function unsupportedMediaType(expected: readonly string[] | undefined): ApiError {
+  const message = expected?.length
+    ? `Content-Type must be ${expected.join(" or ")}`
+    : "This Content-Type is not accepted here";
+  return new ApiError("unsupported_media_type", message);
 }
 
 /** Maps anything thrown to an ApiError; unknown errors become `internal` (and are logged). */
-export function toApiError(err: unknown): ApiError {
+export function toApiError(err: unknown, c?: Context): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof ConfigError) return new ApiError("misconfigured", `keyward is not configured: ${err.message}`);
   if (err instanceof HTTPException) {
+    if (err.status === 415) return unsupportedMediaType(c && bodyMediaTypes.get(c));
     const byStatus: Record<number, ErrorCode> = {
       400: "bad_request",
       401: "unauthorized",
       404: "not_found",
       413: "payload_too_large",
-      415: "unsupported_media_type",
     };
     const code = byStatus[err.status] ?? "bad_request";
     return new ApiError(code, err.message || "Bad request");
@@ -59,10 +90,16 @@ export function toApiError(err: unknown): ApiError {
   return new ApiError("internal", "Internal error");
 }
 
-export function renderError(c: Context<AppEnv>, err: ApiError) {
-  const body: Record<string, unknown> = { code: err.code, message: err.message, requestId: c.get("requestId") };
-  if (err instanceof ValidationError) body.fields = err.fields;
-  return c.json({ error: body }, err.status, err.headers);
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+
+/** The methods some route answers on `path`; Hono serves HEAD wherever it serves GET. */
+function allowedMethods(app: OpenAPIHono<AppEnv>, path: string): string[] {
+  // Middleware is registered for "ALL" methods; only routes count.
+  const allowed: string[] = METHODS.filter((method) =>
+    app.router.match(method, path)[0].some(([[, route]]) => route.method === method),
+  );
+  if (allowed.includes("GET")) allowed.splice(1, 0, "HEAD");
+  return allowed;
 }
 
 /** The one app factory, shared by the Worker and the tests. */
@@ -72,10 +109,6 @@ export function createApp() {
   app.use(async (c, next) => {
     c.set("requestId", crypto.randomUUID());
     c.set("principal", null);
-    const config = await loadConfig(c.env);
-    c.set("config", config);
-    c.set("db", createDb(c.env.DB));
-    await ensureBootstrapAdmin(c.get("db"), config);
     await next();
     // Credentials pass through these responses: no shared cache may keep them.
     if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
@@ -89,9 +122,27 @@ export function createApp() {
       },
     }),
   );
+  app.use(async (c, next) => {
+    if (HEALTH.has(app.getPath(c.req.raw))) return next();
+    const config = await loadConfig(c.env);
+    c.set("config", config);
+    c.set("db", createDb(c.env.DB));
+    await ensureBootstrapAdmin(c.get("db"), config);
+    await next();
+  });
 
-  app.onError((err, c) => renderError(c, toApiError(err)));
-  app.notFound((c) => renderError(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`)));
+  // The one place errors are rendered, in the format of the surface the path belongs to: a
+  // router's own onError would never see what the middleware above raises.
+  app.onError((err, c) => renderError(c, toApiError(err, c)));
+  app.notFound((c) => {
+    const allowed = allowedMethods(app, app.getPath(c.req.raw));
+    if (allowed.length === 0) {
+      return renderError(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`));
+    }
+    const list = allowed.join(", ");
+    const message = `${c.req.method} is not allowed on ${c.req.path}; allowed: ${list}`;
+    return renderError(c, new ApiError("method_not_allowed", message, { Allow: list }));
+  });
   return app;
 }
 

@@ -1,9 +1,10 @@
-import type { Env } from "./env";
-import { PASSWORD_PARAMS, type PasswordParams } from "./crypto/password";
+import { z } from "zod";
 import { deriveKek } from "./crypto/envelope";
 import { KEY_ALGORITHMS, type KeyAlgorithm } from "./crypto/keys";
+import { PASSWORD_PARAMS, type PasswordParams } from "./crypto/password";
 import { importPepper, type Pepper } from "./crypto/secrets";
-import { USERNAME_PATTERN } from "./services/users";
+import { USERNAME_PATTERN } from "./domain/names";
+import type { Env } from "./env";
 
 /**
  * Dev-only defaults so a fresh clone runs with `npm start` and no secret step.
@@ -43,6 +44,108 @@ export interface Config {
 export class ConfigError extends Error {}
 
 const DAY_MS = 86_400_000;
+
+// Every message below completes a sentence that starts with the setting's name.
+
+/** Unset and "" both mean "use the default" (an emptied var or secret arrives as ""). */
+function unsetOr<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
+}
+
+function withDefault<T extends z.ZodType>(schema: T, fallback: z.output<T>) {
+  return unsetOr(schema).transform((value) => value ?? fallback);
+}
+
+const MUST_BE_POSITIVE = "must be a positive integer";
+const positiveInt = (fallback: number) =>
+  withDefault(z.coerce.number({ error: MUST_BE_POSITIVE }).int(MUST_BE_POSITIVE).positive(MUST_BE_POSITIVE), fallback);
+
+/** "<version>:<value>": the pepper being rotated out; hashes made with it still verify. */
+const PreviousPepper = z
+  .string()
+  .regex(/^\d+:.+$/s, "must look like <version>:<value>")
+  .transform((raw) => {
+    const colon = raw.indexOf(":");
+    return { version: Number(raw.slice(0, colon)), value: raw.slice(colon + 1) };
+  });
+
+/** Why production refuses a secret, or null. Never quotes the value. */
+function productionRefusal(name: SecretName, value: string | undefined): string | null {
+  if (value === undefined) return `is not set: set it with \`wrangler secret put ${name}\``;
+  if (value === DEV_DEFAULTS[name]) return "holds the development default, which production refuses";
+  if ((name === "KEYWARD_PEPPER" || name === "KEYWARD_KEK") && value.length < 32) {
+    return "must be at least 32 characters";
+  }
+  return null;
+}
+
+/** Every setting keyward reads from wrangler.toml [vars] and Worker secrets, in one schema. */
+const EnvSchema = z
+  .object({
+    // Anything but "development" or "test" (unset included) is production.
+    KEYWARD_ENV: z.enum(["production", "development", "test"]).catch("production"),
+    KEYWARD_ISSUER: withDefault(z.string(), "keyward"),
+    KEYWARD_TOKEN_TTL_SECONDS: positiveInt(300),
+    KEYWARD_DEFAULT_SERVICE: withDefault(z.string(), "registry.local"),
+    KEYWARD_API_KEY_RETENTION_DAYS: positiveInt(30),
+    KEYWARD_AUDIT_RETENTION_DAYS: positiveInt(365),
+    KEYWARD_AUDIENCE: unsetOr(z.string()),
+    KEYWARD_SIGNING_ALG: withDefault(
+      z.enum(KEY_ALGORITHMS, { error: `must be one of ${KEY_ALGORITHMS.join(", ")}` }),
+      "ES256",
+    ),
+    KEYWARD_REGISTRY_DOMAIN: withDefault(z.string(), "registry.local"),
+    KEYWARD_PEPPER: unsetOr(z.string()),
+    KEYWARD_PEPPER_VERSION: positiveInt(1),
+    KEYWARD_PEPPER_PREVIOUS: unsetOr(PreviousPepper),
+    KEYWARD_KEK: unsetOr(z.string()),
+    KEYWARD_ADMIN_USER: withDefault(z.string().regex(USERNAME_PATTERN, "is not a valid username"), "admin"),
+    KEYWARD_ADMIN_PASSWORD: unsetOr(z.string()),
+  })
+  .transform((vars, ctx) => {
+    const environment = vars.KEYWARD_ENV;
+    // Outside production a missing secret takes its dev default; production refuses both.
+    const secret = (name: SecretName): string => {
+      const value = vars[name];
+      if (environment !== "production") return value ?? DEV_DEFAULTS[name];
+      const refusal = productionRefusal(name, value);
+      if (refusal) ctx.addIssue({ code: "custom", path: [name], message: refusal });
+      return value ?? "";
+    };
+    const previous = vars.KEYWARD_PEPPER_PREVIOUS ?? null;
+    if (previous && previous.version === vars.KEYWARD_PEPPER_VERSION) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["KEYWARD_PEPPER_PREVIOUS"],
+        message: "must have another version than KEYWARD_PEPPER_VERSION",
+      });
+    }
+    return {
+      environment,
+      issuer: vars.KEYWARD_ISSUER,
+      tokenTtlSeconds: vars.KEYWARD_TOKEN_TTL_SECONDS,
+      defaultService: vars.KEYWARD_DEFAULT_SERVICE,
+      apiKeyRetentionMs: vars.KEYWARD_API_KEY_RETENTION_DAYS * DAY_MS,
+      auditRetentionMs: vars.KEYWARD_AUDIT_RETENTION_DAYS * DAY_MS,
+      audience: vars.KEYWARD_AUDIENCE ?? vars.KEYWARD_ISSUER,
+      signingAlgorithm: vars.KEYWARD_SIGNING_ALG,
+      registryDomain: vars.KEYWARD_REGISTRY_DOMAIN,
+      // Only the test suite may lower the KDF cost (workerd under vitest runs scrypt ~10x slower
+      // than a deployed Worker); every other environment uses OWASP's minimum or more.
+      passwordParams: environment === "test" ? TEST_PASSWORD_PARAMS : PASSWORD_PARAMS,
+      admin: { username: vars.KEYWARD_ADMIN_USER, password: secret("KEYWARD_ADMIN_PASSWORD") },
+      // Raw key material; buildConfig imports it.
+      pepper: { version: vars.KEYWARD_PEPPER_VERSION, value: secret("KEYWARD_PEPPER") },
+      previousPepper: previous,
+      kek: secret("KEYWARD_KEK"),
+    };
+  });
+
+/** One sentence per bad setting, each naming it (never its value). */
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`).join("; ");
+}
+
 const cache = new WeakMap<Env, Promise<Config>>();
 
 /** Parses and checks the configuration once per isolate (the HMAC key import is not free). */
@@ -57,80 +160,19 @@ export function loadConfig(env: Env): Promise<Config> {
   return config;
 }
 
-function environmentOf(env: Env): Config["environment"] {
-  const value = env.KEYWARD_ENV ?? "production";
-  if (value === "development" || value === "test") return value;
-  return "production";
-}
-
-function secret(env: Env, name: SecretName, environment: Config["environment"]): string {
-  const value = env[name];
-  if (environment !== "production") return value || DEV_DEFAULTS[name];
-  if (!value) throw new ConfigError(`${name} is not set: set it with \`wrangler secret put ${name}\``);
-  if (value === DEV_DEFAULTS[name]) {
-    throw new ConfigError(`${name} holds the development default, which production refuses`);
-  }
-  if ((name === "KEYWARD_PEPPER" || name === "KEYWARD_KEK") && value.length < 32) {
-    throw new ConfigError(`${name} must be at least 32 characters`);
-  }
-  return value;
-}
-
-function signingAlgorithm(value: string | undefined): KeyAlgorithm {
-  if (!value) return "ES256";
-  if (!(KEY_ALGORITHMS as readonly string[]).includes(value)) {
-    throw new ConfigError(`KEYWARD_SIGNING_ALG must be one of ${KEY_ALGORITHMS.join(", ")}`);
-  }
-  return value as KeyAlgorithm;
-}
-
-function adminUsername(name: string): string {
-  if (!USERNAME_PATTERN.test(name)) throw new ConfigError("KEYWARD_ADMIN_USER is not a valid username");
-  return name;
-}
-
-function positiveInt(raw: string | undefined, fallback: number, name: string): number {
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${name} must be a positive integer`);
-  return n;
-}
-
 async function buildConfig(env: Env): Promise<Config> {
-  const environment = environmentOf(env);
-  const pepperVersion = positiveInt(env.KEYWARD_PEPPER_VERSION, 1, "KEYWARD_PEPPER_VERSION");
-  const current = await importPepper(pepperVersion, secret(env, "KEYWARD_PEPPER", environment));
-  let previous: Pepper | null = null;
-  if (env.KEYWARD_PEPPER_PREVIOUS) {
-    // "<version>:<value>" — the pepper being rotated out; hashes made with it still verify.
-    const match = /^(\d+):(.+)$/s.exec(env.KEYWARD_PEPPER_PREVIOUS);
-    if (!match) throw new ConfigError("KEYWARD_PEPPER_PREVIOUS must look like <version>:<value>");
-    const version = Number(match[1]);
-    if (version === pepperVersion) {
-      throw new ConfigError("KEYWARD_PEPPER_PREVIOUS must have another version than KEYWARD_PEPPER_VERSION");
-    }
-    previous = await importPepper(version, match[2]!);
-  }
+  // A setting of the wrong type (e.g. a number in [vars] where text belongs) reads as one.
+  const parsed = EnvSchema.safeParse(env, {
+    error: (issue) => (issue.code === "invalid_type" ? `must be a ${issue.expected}` : undefined),
+  });
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error));
+  const { pepper, previousPepper, kek, ...settings } = parsed.data;
   return {
-    environment,
-    issuer: env.KEYWARD_ISSUER || "keyward",
-    tokenTtlSeconds: positiveInt(env.KEYWARD_TOKEN_TTL_SECONDS, 300, "KEYWARD_TOKEN_TTL_SECONDS"),
-    defaultService: env.KEYWARD_DEFAULT_SERVICE || "registry.local",
-    apiKeyRetentionMs:
-      positiveInt(env.KEYWARD_API_KEY_RETENTION_DAYS, 30, "KEYWARD_API_KEY_RETENTION_DAYS") * DAY_MS,
-    auditRetentionMs:
-      positiveInt(env.KEYWARD_AUDIT_RETENTION_DAYS, 365, "KEYWARD_AUDIT_RETENTION_DAYS") * DAY_MS,
-    peppers: { current, previous },
-    kek: await deriveKek(secret(env, "KEYWARD_KEK", environment)),
-    audience: env.KEYWARD_AUDIENCE || env.KEYWARD_ISSUER || "keyward",
-    signingAlgorithm: signingAlgorithm(env.KEYWARD_SIGNING_ALG),
-    registryDomain: env.KEYWARD_REGISTRY_DOMAIN || "registry.local",
-    // Only the test suite may lower the KDF cost (workerd under vitest runs scrypt ~10x slower
-    // than a deployed Worker); every other environment uses OWASP's minimum or more.
-    passwordParams: environment === "test" ? TEST_PASSWORD_PARAMS : PASSWORD_PARAMS,
-    admin: {
-      username: adminUsername(env.KEYWARD_ADMIN_USER || "admin"),
-      password: secret(env, "KEYWARD_ADMIN_PASSWORD", environment),
+    ...settings,
+    peppers: {
+      current: await importPepper(pepper.version, pepper.value),
+      previous: previousPepper && (await importPepper(previousPepper.version, previousPepper.value)),
     },
+    kek: await deriveKek(kek),
   };
 }

@@ -34,6 +34,24 @@ export const notFound = (message = "Not found") => new ApiError("not_found", mes
 export const forbidden = (message = "You are not allowed to do this") => new ApiError("forbidden", message);
 export const conflict = (message: string) => new ApiError("conflict", message);
 
+/** The Basic challenge every 401 carries (RFC 7617), so clients know to send credentials. */
+export const WWW_AUTHENTICATE = 'Basic realm="keyward", charset="UTF-8"';
+
+/** The one refusal for bad credentials: it never says whether the user exists. */
+export function unauthorized(message = "Invalid credentials") {
+  return new ApiError("unauthorized", message, { "WWW-Authenticate": WWW_AUTHENTICATE });
+}
+
+/** Bad input: the readable sentence plus one entry per offending field. */
+export class ValidationError extends ApiError {
+  constructor(
+    readonly fields: { path: string; message: string }[],
+    message: string,
+  ) {
+    super("validation_failed", message);
+  }
+}
+
 /**
  * What may be logged of an error: Drizzle's query errors carry the bound parameters (hashes,
  * emails) in their message, so only the underlying cause is logged.

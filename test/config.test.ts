@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
-import { DEV_DEFAULTS } from "../src/config";
+import { ConfigError, DEV_DEFAULTS, loadConfig } from "../src/config";
 import { json, ORIGIN } from "./helpers";
 
 function fetchWithEnv(overrides: Record<string, string | undefined>) {
@@ -46,5 +46,84 @@ describe("configuration", () => {
       KEYWARD_KEK: undefined,
     });
     expect(response.status).toBe(401);
+  });
+});
+
+describe("configuration schema", () => {
+  it("reads unset and empty settings as their defaults", async () => {
+    const config = await loadConfig({
+      ...env,
+      KEYWARD_ISSUER: "",
+      KEYWARD_TOKEN_TTL_SECONDS: undefined,
+      KEYWARD_SIGNING_ALG: "",
+      KEYWARD_AUDIENCE: undefined,
+      KEYWARD_PEPPER_PREVIOUS: "",
+    });
+    expect(config).toMatchObject({
+      environment: "test",
+      issuer: "keyward",
+      audience: "keyward",
+      tokenTtlSeconds: 300,
+      signingAlgorithm: "ES256",
+      apiKeyRetentionMs: 30 * 86_400_000,
+      peppers: { current: { version: 1 }, previous: null },
+      admin: { username: env.KEYWARD_ADMIN_USER },
+    });
+  });
+
+  it("takes the audience from the issuer and parses a pepper being rotated out", async () => {
+    const config = await loadConfig({
+      ...env,
+      KEYWARD_ISSUER: "keyward.example",
+      KEYWARD_PEPPER_VERSION: "2",
+      KEYWARD_PEPPER_PREVIOUS: "1:an-old-pepper:with-a-colon",
+    });
+    expect(config.audience).toBe("keyward.example");
+    expect(config.peppers.current.version).toBe(2);
+    expect(config.peppers.previous?.version).toBe(1);
+  });
+
+  it("treats an unknown KEYWARD_ENV as production", async () => {
+    const body = await json(await fetchWithEnv({ KEYWARD_ENV: "staging", KEYWARD_PEPPER: undefined }), 503);
+    expect(body.error.message).toContain("KEYWARD_PEPPER is not set");
+  });
+
+  describe.each([
+    { setting: "KEYWARD_TOKEN_TTL_SECONDS", value: "0", message: "must be a positive integer" },
+    { setting: "KEYWARD_TOKEN_TTL_SECONDS", value: "five", message: "must be a positive integer" },
+    { setting: "KEYWARD_AUDIT_RETENTION_DAYS", value: "1.5", message: "must be a positive integer" },
+    { setting: "KEYWARD_SIGNING_ALG", value: "HS256", message: "must be one of RS256, ES256" },
+    { setting: "KEYWARD_PEPPER_PREVIOUS", value: "old-pepper", message: "must look like <version>:<value>" },
+    {
+      setting: "KEYWARD_PEPPER_PREVIOUS",
+      value: "1:old-pepper",
+      message: "must have another version than KEYWARD_PEPPER_VERSION",
+    },
+    { setting: "KEYWARD_ADMIN_USER", value: "Root!", message: "is not a valid username" },
+  ])("$setting=$value", ({ setting, value, message }) => {
+    it("is refused with a message naming the setting", async () => {
+      const failure = loadConfig({ ...env, [setting]: value });
+      await expect(failure).rejects.toThrow(ConfigError);
+      await expect(failure).rejects.toThrow(`${setting} ${message}`);
+    });
+
+    it("answers 503 misconfigured naming the setting", async () => {
+      const body = await json(await fetchWithEnv({ [setting]: value }), 503);
+      expect(body.error.code).toBe("misconfigured");
+      expect(body.error.message).toContain(`${setting} ${message}`);
+    });
+  });
+
+  it("names every refused secret at once, without quoting any", async () => {
+    const response = await fetchWithEnv({
+      KEYWARD_ENV: "production",
+      KEYWARD_PEPPER: "tiny-pepper-value",
+      KEYWARD_KEK: DEV_DEFAULTS.KEYWARD_KEK,
+    });
+    const body = await json(response, 503);
+    expect(body.error.message).toContain("KEYWARD_PEPPER must be at least 32 characters");
+    expect(body.error.message).toContain("KEYWARD_KEK holds the development default");
+    expect(body.error.message).not.toContain("tiny-pepper-value");
+    expect(body.error.message).not.toContain(DEV_DEFAULTS.KEYWARD_KEK);
   });
 });

@@ -1,22 +1,22 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "../app";
+import { createRouter, HEALTH_PATHS } from "../app";
 import { jsonResponse } from "./common";
 
 const Status = z.object({ status: z.literal("ok") });
 
 const healthRoute = createRoute({
   method: "get",
-  path: "/healthz",
+  path: HEALTH_PATHS.live,
   tags: ["Operations"],
-  summary: "Liveness: answers without touching the database",
+  summary: "Liveness: answers without touching the configuration or the database",
   responses: { 200: jsonResponse(Status, "keyward is up") },
 });
 
 const readyRoute = createRoute({
   method: "get",
-  path: "/readyz",
+  path: HEALTH_PATHS.ready,
   tags: ["Operations"],
-  summary: "Readiness: one trivial D1 read",
+  summary: "Readiness: one trivial D1 read, and no configuration work",
   responses: { 200: jsonResponse(Status, "keyward and its database answer") },
 });
 

@@ -1,10 +1,13 @@
-import { createRouter, toApiError } from "../../app";
+import { createRouter } from "../../app";
 import * as h from "./ionos.handlers";
 import * as routes from "./ionos.routes";
 
-/** IONOS Container Registry-compatible registries and tokens, with IONOS's error body. */
+/**
+ * IONOS Container Registry-compatible registries and tokens; their errors are rendered in
+ * IONOS's format by the root (src/renderers.ts).
+ */
 export function ionosRouter() {
-  const router = createRouter()
+  return createRouter()
     .openapi(routes.listRegistriesRoute, h.listRegistriesHandler)
     .openapi(routes.createRegistryRoute, h.createRegistryHandler)
     .openapi(routes.getRegistryRoute, h.getRegistryHandler)
@@ -16,13 +19,4 @@ export function ionosRouter() {
     .openapi(routes.putTokenRoute, h.putTokenHandler)
     .openapi(routes.patchTokenRoute, h.patchTokenHandler)
     .openapi(routes.deleteTokenRoute, h.deleteTokenHandler);
-  router.onError((err, c) => {
-    const error = toApiError(err);
-    return c.json(
-      { httpStatus: error.status, messages: [{ errorCode: error.code.toUpperCase(), message: error.message }] },
-      error.status,
-      error.headers,
-    );
-  });
-  return router;
 }

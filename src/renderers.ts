@@ -1,0 +1,56 @@
+import type { Context } from "hono";
+import type { AppEnv } from "./env";
+import { type ApiError, type ErrorCode, ValidationError } from "./errors";
+
+/**
+ * How each surface writes an ApiError on the wire. The root `onError` and `notFound` are the
+ * only callers, so errors raised before a surface's router runs (body limit, 404, 405, config)
+ * still answer in that surface's format (SPEC §5).
+ */
+type Renderer = (c: Context<AppEnv>, err: ApiError) => Response;
+
+/** keyward's own `{error: {code, message, requestId, fields?}}`. */
+const renderKeyward: Renderer = (c, err) => {
+  const body: Record<string, unknown> = { code: err.code, message: err.message, requestId: c.get("requestId") };
+  if (err instanceof ValidationError) body.fields = err.fields;
+  return c.json({ error: body }, err.status, err.headers);
+};
+
+// Docker's error vocabulary for the token endpoint.
+const DOCKER_CODES: Partial<Record<ErrorCode, string>> = {
+  unauthorized: "UNAUTHORIZED",
+  forbidden: "DENIED",
+  rate_limited: "TOOMANYREQUESTS",
+  misconfigured: "UNAVAILABLE",
+  internal: "UNKNOWN",
+};
+
+/** `/v2/auth`: the Docker registry token error `{errors: [{code, message}]}`. */
+const renderDockerToken: Renderer = (c, err) => {
+  const code = DOCKER_CODES[err.code] ?? "INVALID_REQUEST";
+  return c.json({ errors: [{ code, message: err.message }] }, err.status, err.headers);
+};
+
+/** IONOS Container Registry: `{httpStatus, messages: [{errorCode, message}]}`. */
+const renderIonos: Renderer = (c, err) =>
+  c.json(
+    { httpStatus: err.status, messages: [{ errorCode: err.code.toUpperCase(), message: err.message }] },
+    err.status,
+    err.headers,
+  );
+
+/** Compatibility surfaces by mount prefix; every other path is keyward's own API. */
+const SURFACES: readonly { prefix: string; render: Renderer }[] = [
+  { prefix: "/v2/auth", render: renderDockerToken },
+  { prefix: "/registries", render: renderIonos },
+];
+
+/** The renderer of the surface `path` belongs to (whole segments: `/registriesX` is not IONOS). */
+function rendererFor(path: string): Renderer {
+  const surface = SURFACES.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`));
+  return surface?.render ?? renderKeyward;
+}
+
+export function renderError(c: Context<AppEnv>, err: ApiError): Response {
+  return rendererFor(c.req.path)(c, err);
+}
