@@ -7,7 +7,7 @@ import { createDb } from "./db/client";
 import type { AppEnv } from "./env";
 import { ApiError, safeErrorText, ValidationError, type ErrorCode } from "./errors";
 import { renderError } from "./renderers";
-import { ensureBootstrapAdmin } from "./services/users";
+import { bootstrap } from "./services/bootstrap";
 
 /** Every body keyward accepts is small; key APIs cap lower (8 KiB) on their own routes. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -127,7 +127,7 @@ export function createApp() {
     const config = await loadConfig(c.env);
     c.set("config", config);
     c.set("db", createDb(c.env.DB));
-    await ensureBootstrapAdmin(c.get("db"), config);
+    await bootstrap(c.get("db"), config);
     await next();
   });
 

@@ -6,5 +6,6 @@ import * as routes from "./v2auth.routes";
 export function v2AuthRouter() {
   return createRouter()
     .openapi(routes.getTokenRoute, handlers.getToken)
-    .openapi(routes.postTokenRoute, handlers.postToken);
+    .openapi(routes.postTokenRoute, handlers.postToken)
+    .openapi(routes.caBundleRoute, handlers.caBundle);
 }
