@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
 import { ConfigError, DEV_DEFAULTS, loadConfig } from "../src/config";
+import worker from "../src/index";
 import { json, ORIGIN } from "./helpers";
 
 function fetchWithEnv(overrides: Record<string, string | undefined>) {
@@ -75,6 +75,7 @@ describe("configuration schema", () => {
     const config = await loadConfig({
       ...env,
       KEYWARD_ISSUER: "keyward.example",
+      KEYWARD_AUDIENCE: "",
       KEYWARD_PEPPER_VERSION: "2",
       KEYWARD_PEPPER_PREVIOUS: "1:an-old-pepper:with-a-colon",
     });
