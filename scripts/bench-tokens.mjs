@@ -7,13 +7,17 @@ import { startKeyward } from "./dev-server.mjs";
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 100_000);
 const ROUNDS = 20;
-const adminPassword = "Basic " + Buffer.from("admin:keyward-dev-password").toString("base64");
+const adminPassword = `Basic ${Buffer.from("admin:keyward-dev-password").toString("base64")}`;
 
 const server = await startKeyward();
 try {
   // An API key, not the password: scrypt would dominate every request.
   const key = await (
-    await fetch(`${server.url}/v2/_zot/ext/apikey`, { method: "POST", headers: { authorization: adminPassword }, body: '{"label":"bench"}' })
+    await fetch(`${server.url}/v2/_zot/ext/apikey`, {
+      method: "POST",
+      headers: { authorization: adminPassword },
+      body: '{"label":"bench"}',
+    })
   ).json();
   const auth = `Bearer ${key.apiKey}`;
   const created = await fetch(`${server.url}/registries`, {
@@ -26,10 +30,14 @@ try {
     INSERT INTO registry_tokens (id, registry_id, name, secret_hash, pepper_version, scopes, status, created_at, created_by, created_by_user_id)
     SELECT lower(hex(randomblob(16))), '${registry.id}', printf('tok-%07d', i), lower(hex(randomblob(32))), 1, '[]', 'enabled',
       ${Date.now()}, 'admin', (SELECT id FROM users WHERE username = 'admin') FROM n`;
-  const insert = spawnSync(join("node_modules", ".bin", "wrangler"), ["d1", "execute", "DB", "--local", "--persist-to", server.state, "--command", sql], {
-    encoding: "utf8",
-    env: { ...process.env, CI: "true" },
-  });
+  const insert = spawnSync(
+    join("node_modules", ".bin", "wrangler"),
+    ["d1", "execute", "DB", "--local", "--persist-to", server.state, "--command", sql],
+    {
+      encoding: "utf8",
+      env: { ...process.env, CI: "true" },
+    },
+  );
   if (insert.status !== 0) throw new Error(insert.stderr || insert.stdout);
 
   async function timed(query) {
@@ -45,13 +53,18 @@ try {
     ["offset 50,000, limit 100", "?offset=50000&limit=100"],
     [`offset ${TOKENS - 100}, limit 100`, `?offset=${TOKENS - 100}&limit=100`],
     ["after tok-0050000, limit 100 (keyset)", "?after=tok-0050000&limit=100"],
-    [`after tok-${String(TOKENS - 100).padStart(7, "0")}, limit 100 (keyset)`, `?after=tok-${String(TOKENS - 100).padStart(7, "0")}&limit=100`],
+    [
+      `after tok-${String(TOKENS - 100).padStart(7, "0")}, limit 100 (keyset)`,
+      `?after=tok-${String(TOKENS - 100).padStart(7, "0")}&limit=100`,
+    ],
   ];
   const results = [];
   for (const [name, query] of cases) results.push({ name, ...(await timed(query)) });
   console.log(`\n${TOKENS} tokens in one registry, ${ROUNDS} requests per case, one run:`);
   for (const r of results) {
-    console.log(`${r.name.padEnd(42)} ${r.ms.toFixed(1).padStart(7)} ms/request  ratio ${(r.ms / results[0].ms).toFixed(2)}  (count ${r.count}, total ${r.total})`);
+    console.log(
+      `${r.name.padEnd(42)} ${r.ms.toFixed(1).padStart(7)} ms/request  ratio ${(r.ms / results[0].ms).toFixed(2)}  (count ${r.count}, total ${r.total})`,
+    );
   }
 } finally {
   server.stop();

@@ -5,7 +5,7 @@ import autocannon from "autocannon";
 import { startKeyward } from "./dev-server.mjs";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
-const ADMIN = "Basic " + Buffer.from("admin:keyward-dev-password").toString("base64");
+const ADMIN = `Basic ${Buffer.from("admin:keyward-dev-password").toString("base64")}`;
 
 async function post(url, path, auth, body) {
   const response = await fetch(url + path, {
@@ -28,16 +28,26 @@ function run(url, path, headers, connections) {
 const server = await startKeyward();
 try {
   const user = await post(server.url, "/api/v1/superuser/users", ADMIN, { username: "bench", password: "bench-password" });
-  const key = await post(server.url, "/v2/_zot/ext/apikey", "Basic " + Buffer.from("bench:bench-password").toString("base64"), {
+  const key = await post(server.url, "/v2/_zot/ext/apikey", `Basic ${Buffer.from("bench:bench-password").toString("base64")}`, {
     label: "bench",
   });
   const cases = [
     ["plain     GET /healthz", "/healthz", {}, 10],
     ["one D1 read GET /readyz", "/readyz", {}, 10],
     ["api key   GET /api/v1/user/", "/api/v1/user/", { authorization: `Bearer ${key.apiKey}` }, 10],
-    ["api key   GET /v2/auth", "/v2/auth?service=registry.local&scope=repository:bench/app:pull,push", { authorization: "Basic " + Buffer.from(`bench:${key.apiKey}`).toString("base64") }, 10],
+    [
+      "api key   GET /v2/auth",
+      "/v2/auth?service=registry.local&scope=repository:bench/app:pull,push",
+      { authorization: `Basic ${Buffer.from(`bench:${key.apiKey}`).toString("base64")}` },
+      10,
+    ],
     ["anonymous GET /v2/auth", "/v2/auth?service=registry.local&scope=repository:library/alpine:pull", {}, 10],
-    ["password  GET /api/v1/user/", "/api/v1/user/", { authorization: "Basic " + Buffer.from(`${user.username}:bench-password`).toString("base64") }, 2],
+    [
+      "password  GET /api/v1/user/",
+      "/api/v1/user/",
+      { authorization: `Basic ${Buffer.from(`${user.username}:bench-password`).toString("base64")}` },
+      2,
+    ],
   ];
   const results = [];
   for (const [name, path, headers, connections] of cases) {

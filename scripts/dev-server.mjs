@@ -2,9 +2,9 @@
 // for scripts that need a real server (benchmarks, the README check). Node 20, no deps.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer } from "node:net";
 
 async function freePort() {
   return new Promise((resolve, reject) => {
@@ -28,7 +28,19 @@ export async function startKeyward() {
   if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
   const child = spawn(
     wrangler,
-    ["dev", "--var", "KEYWARD_ENV:development", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--log-level", "error"],
+    [
+      "dev",
+      "--var",
+      "KEYWARD_ENV:development",
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--persist-to",
+      state,
+      "--log-level",
+      "error",
+    ],
     { stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   let output = "";

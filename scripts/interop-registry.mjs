@@ -4,7 +4,7 @@
 // Loopback only; everything started is stopped by PID.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +13,7 @@ import { startKeyward } from "./dev-server.mjs";
 
 const work = mkdtempSync(join(tmpdir(), "keyward-interop-"));
 const ADMIN = ["admin", "keyward-dev-password"];
-const basic = ([u, p]) => "Basic " + Buffer.from(`${u}:${p}`).toString("base64");
+const basic = ([u, p]) => `Basic ${Buffer.from(`${u}:${p}`).toString("base64")}`;
 
 async function freePort() {
   return new Promise((resolve) => {
@@ -56,25 +56,38 @@ function buildImage(dir, content) {
     return { digest: `sha256:${digest}`, size: buf.length };
   };
   const layerDesc = put(layer);
-  const config = Buffer.from(JSON.stringify({
-    architecture: "amd64",
-    os: "linux",
-    config: {},
-    rootfs: { type: "layers", diff_ids: [`sha256:${sha256(tar.stdout)}`] },
-  }));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: "amd64",
+      os: "linux",
+      config: {},
+      rootfs: { type: "layers", diff_ids: [`sha256:${sha256(tar.stdout)}`] },
+    }),
+  );
   const configDesc = put(config);
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", ...configDesc },
-    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...layerDesc }],
-  }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", ...configDesc },
+      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...layerDesc }],
+    }),
+  );
   const manifestDesc = put(manifest);
   writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-  writeFileSync(join(dir, "index.json"), JSON.stringify({
-    schemaVersion: 2,
-    manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", ...manifestDesc, annotations: { "org.opencontainers.image.ref.name": "latest" } }],
-  }));
+  writeFileSync(
+    join(dir, "index.json"),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: "application/vnd.oci.image.manifest.v1+json",
+          ...manifestDesc,
+          annotations: { "org.opencontainers.image.ref.name": "latest" },
+        },
+      ],
+    }),
+  );
 }
 
 const children = [];
@@ -97,10 +110,15 @@ try {
   await api(keyward.url, "POST", "/api/v1/superuser/public-repositories", ADMIN, { repository: "public/*" });
   const key = await api(keyward.url, "POST", "/v2/_zot/ext/apikey", ["alice", "alice-password-1"], { label: "interop" });
   // A key narrowed to alice/a, and user john.doe (a dotted namespace, never a "registry host").
-  const scoped = await api(keyward.url, "POST", "/v2/_zot/ext/apikey", ["alice", "alice-password-1"], { label: "scoped", scopes: ["alice/a"] });
+  const scoped = await api(keyward.url, "POST", "/v2/_zot/ext/apikey", ["alice", "alice-password-1"], {
+    label: "scoped",
+    scopes: ["alice/a"],
+  });
   await api(keyward.url, "POST", "/api/v1/superuser/users", ADMIN, { username: "john.doe", password: "john-password-1" });
   // An IONOS-style registry for this registry's service, and a robot token limited to ci/*.
-  const reg = await api(keyward.url, "POST", "/registries", ADMIN, { properties: { name: "interop", hostname: "registry.local" } });
+  const reg = await api(keyward.url, "POST", "/registries", ADMIN, {
+    properties: { name: "interop", hostname: "registry.local" },
+  });
   const robot = await api(keyward.url, "POST", `/registries/${reg.id}/tokens`, ADMIN, {
     properties: { name: "ci-robot", scopes: [{ type: "repository", name: "ci/*", actions: ["pull", "push"] }] },
   });
@@ -108,26 +126,32 @@ try {
 
   const caPem = await (await fetch(`${keyward.url}/v2/auth/certs.pem`)).text();
   writeFileSync(join(work, "ca.pem"), caPem);
-  writeFileSync(join(work, "config.yml"), [
-    "version: 0.1",
-    "log:",
-    "  level: warn",
-    "storage:",
-    "  filesystem:",
-    `    rootdirectory: ${join(work, "storage")}`,
-    "  delete:",
-    "    enabled: true",
-    "http:",
-    `  addr: ${registry}`,
-    "auth:",
-    "  token:",
-    `    realm: ${keyward.url}/v2/auth`,
-    "    service: registry.local",
-    "    issuer: keyward",
-    `    rootcertbundle: ${join(work, "ca.pem")}`,
-    "",
-  ].join("\n"));
-  const registryProcess = spawn("docker-registry", ["serve", join(work, "config.yml")], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  writeFileSync(
+    join(work, "config.yml"),
+    [
+      "version: 0.1",
+      "log:",
+      "  level: warn",
+      "storage:",
+      "  filesystem:",
+      `    rootdirectory: ${join(work, "storage")}`,
+      "  delete:",
+      "    enabled: true",
+      "http:",
+      `  addr: ${registry}`,
+      "auth:",
+      "  token:",
+      `    realm: ${keyward.url}/v2/auth`,
+      "    service: registry.local",
+      "    issuer: keyward",
+      `    rootcertbundle: ${join(work, "ca.pem")}`,
+      "",
+    ].join("\n"),
+  );
+  const registryProcess = spawn("docker-registry", ["serve", join(work, "config.yml")], {
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   children.push(registryProcess);
   let regLog = "";
   registryProcess.stdout.on("data", (d) => (regLog += d));
@@ -150,9 +174,21 @@ try {
       timeout: 120_000,
     });
   const push = (repo, creds) =>
-    skopeo("copy", "--dest-tls-verify=false", ...(creds ? ["--dest-creds", creds] : ["--dest-no-creds"]), `oci:${join(work, "image")}:latest`, `docker://${registry}/${repo}`);
+    skopeo(
+      "copy",
+      "--dest-tls-verify=false",
+      ...(creds ? ["--dest-creds", creds] : ["--dest-no-creds"]),
+      `oci:${join(work, "image")}:latest`,
+      `docker://${registry}/${repo}`,
+    );
   const pull = (repo, creds) =>
-    skopeo("copy", "--src-tls-verify=false", ...(creds ? ["--src-creds", creds] : ["--src-no-creds"]), `docker://${registry}/${repo}`, `oci:${join(work, `pulled-${Math.random().toString(36).slice(2)}`)}:x`);
+    skopeo(
+      "copy",
+      "--src-tls-verify=false",
+      ...(creds ? ["--src-creds", creds] : ["--src-no-creds"]),
+      `docker://${registry}/${repo}`,
+      `oci:${join(work, `pulled-${Math.random().toString(36).slice(2)}`)}:x`,
+    );
 
   const scenarios = [
     ["push as alice with her password", () => push("alice/app:1", "alice:alice-password-1"), true],
@@ -168,18 +204,30 @@ try {
     ["push as john.doe to john.doe/app", () => push("john.doe/app:1", "john.doe:john-password-1"), true],
     ["push with alice's key scoped to alice/a, to alice/a", () => push("alice/a:1", `alice:${scoped.apiKey}`), true],
     ["push with alice's key scoped to alice/a, to alice/b, is refused", () => push("alice/b:1", `alice:${scoped.apiKey}`), false],
-    ["push with alice's key scoped to alice/a, to john.doe/alice/a, is refused", () => push("john.doe/alice/a:1", `alice:${scoped.apiKey}`), false],
+    [
+      "push with alice's key scoped to alice/a, to john.doe/alice/a, is refused",
+      () => push("john.doe/alice/a:1", `alice:${scoped.apiKey}`),
+      false,
+    ],
     ["push with a registry token (name:krt_…) inside its scopes", () => push("ci/app:1", robotCreds), true],
     ["pull with the registry token", () => pull("ci/app:1", robotCreds), true],
     ["push with the registry token outside its scopes is refused", () => push("alice/app:9", robotCreds), false],
-    ["push with the registry token after disabling it is refused", async () => {
-      await api(keyward.url, "PATCH", `/registries/${reg.id}/tokens/${robot.id}`, ADMIN, { status: "disabled" });
-      return push("ci/app:2", robotCreds);
-    }, false],
-    ["push with the API key after revoking it is refused", async () => {
-      await api(keyward.url, "DELETE", `/v2/_zot/ext/apikey?id=${key.uuid}`, ["alice", "alice-password-1"]);
-      return push("alice/app:3", `alice:${key.apiKey}`);
-    }, false],
+    [
+      "push with the registry token after disabling it is refused",
+      async () => {
+        await api(keyward.url, "PATCH", `/registries/${reg.id}/tokens/${robot.id}`, ADMIN, { status: "disabled" });
+        return push("ci/app:2", robotCreds);
+      },
+      false,
+    ],
+    [
+      "push with the API key after revoking it is refused",
+      async () => {
+        await api(keyward.url, "DELETE", `/v2/_zot/ext/apikey?id=${key.uuid}`, ["alice", "alice-password-1"]);
+        return push("alice/app:3", `alice:${key.apiKey}`);
+      },
+      false,
+    ],
   ];
   for (const [name, run, shouldSucceed] of scenarios) {
     const result = await run();

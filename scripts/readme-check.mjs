@@ -7,14 +7,19 @@ import { join } from "node:path";
 import { startKeyward } from "./dev-server.mjs";
 
 const readme = readFileSync("README.md", "utf8");
-const blocks = [...readme.matchAll(/<!-- readme-check:start -->\s*```bash\n([\s\S]*?)```\s*<!-- readme-check:end -->/g)].map((m) => m[1]);
+const blocks = [...readme.matchAll(/<!-- readme-check:start -->\s*```bash\n([\s\S]*?)```\s*<!-- readme-check:end -->/g)].map(
+  (m) => m[1],
+);
 
 /** What each block must print, in README order. */
 const expectations = [
   (lines) => [
     ["the user is created", /"username":"alice"/.test(lines[0] ?? "")],
     ["a zak_ key is printed once", lines.filter((l) => /^zak_[0-9A-Za-z]{38}$/.test(l)).length === 1],
-    ["Basic user:key and Bearer both sign alice in", lines.filter((l) => l.includes('"authenticated_by":"api_key"')).length === 2],
+    [
+      "Basic user:key and Bearer both sign alice in",
+      lines.filter((l) => l.includes('"authenticated_by":"api_key"')).length === 2,
+    ],
     ["the list has no secret", lines.some((l) => l.startsWith('{"apiKeys":[') && !l.includes("zak_"))],
     ["revoke answers 200", lines.at(-2) === "200"],
     ["the next call with the key answers 401", lines.at(-1) === "401"],
@@ -30,7 +35,10 @@ const expectations = [
     ["openssl verifies the signing key's leaf against the CA", lines.at(-1) === "keyward-leaf.pem: OK"],
   ],
   (lines) => [
-    ["the key's refresh token gets nothing outside carol/app", lines[0] === '[{"type":"repository","name":"carol/other","actions":[]}]'],
+    [
+      "the key's refresh token gets nothing outside carol/app",
+      lines[0] === '[{"type":"repository","name":"carol/other","actions":[]}]',
+    ],
     ["the refresh token is listed as minted by the API key", lines[1] === "api_key"],
     ["revoking it answers 204", lines[2] === "204"],
     ["the revoked refresh token answers 401", lines[3] === "401"],
@@ -40,14 +48,21 @@ const expectations = [
   (lines) => [
     ["the token password is a krt_ secret", lines[0] === "krt_"],
     ["the token logs in at /v2/auth", lines[1] === "true"],
-    ["page 1 has 2 of 4 tokens and a next link", /^\{"count":2,"total":4,"names":\["ci-robot","robot-1"\],"next":"[^"]*offset=2&limit=2"\}$/.test(lines[2] ?? "")],
-    ["page 2 has the last 2 and no next link", /^\{"count":2,"total":4,"names":\["robot-2","robot-3"\],"next":null\}$/.test(lines[3] ?? "")],
+    [
+      "page 1 has 2 of 4 tokens and a next link",
+      /^\{"count":2,"total":4,"names":\["ci-robot","robot-1"\],"next":"[^"]*offset=2&limit=2"\}$/.test(lines[2] ?? ""),
+    ],
+    [
+      "page 2 has the last 2 and no next link",
+      /^\{"count":2,"total":4,"names":\["robot-2","robot-3"\],"next":null\}$/.test(lines[3] ?? ""),
+    ],
     ["PATCH disables the token", lines[4] === "disabled"],
     ["the disabled token's next login answers 401", lines[5] === "401"],
   ],
 ];
 
-if (blocks.length !== expectations.length) throw new Error(`README has ${blocks.length} readme-check blocks, expected ${expectations.length}`);
+if (blocks.length !== expectations.length)
+  throw new Error(`README has ${blocks.length} readme-check blocks, expected ${expectations.length}`);
 
 const server = await startKeyward();
 let failed = false;
@@ -65,7 +80,10 @@ try {
     process.stdout.write(run.stdout);
     process.stderr.write(run.stderr);
     printed.push(run.stdout);
-    const lines = run.stdout.trim().split("\n").map((l) => l.trim());
+    const lines = run.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.trim());
     for (const [name, ok] of [[`block ${i + 1} exits 0`, run.status === 0], ...expectations[i](lines)]) {
       console.log(`${ok ? "ok  " : "FAIL"} ${name}`);
       if (!ok) failed = true;

@@ -5,7 +5,7 @@ import { HTTPException } from "hono/http-exception";
 import { ConfigError, loadConfig } from "./config";
 import { createDb } from "./db/client";
 import type { AppEnv } from "./env";
-import { ApiError, safeErrorText, ValidationError, type ErrorCode } from "./errors";
+import { ApiError, type ErrorCode, safeErrorText, ValidationError } from "./errors";
 import { renderError } from "./renderers";
 import { bootstrap } from "./services/bootstrap";
 
@@ -65,9 +65,7 @@ export function createRouter() {
 }
 
 function unsupportedMediaType(expected: readonly string[] | undefined): ApiError {
-  const message = expected?.length
-    ? `Content-Type must be ${expected.join(" or ")}`
-    : "This Content-Type is not accepted here";
+  const message = expected?.length ? `Content-Type must be ${expected.join(" or ")}` : "This Content-Type is not accepted here";
   return new ApiError("unsupported_media_type", message);
 }
 

@@ -90,10 +90,7 @@ const EnvSchema = z
     KEYWARD_API_KEY_RETENTION_DAYS: positiveInt(30),
     KEYWARD_AUDIT_RETENTION_DAYS: positiveInt(365),
     KEYWARD_AUDIENCE: unsetOr(z.string()),
-    KEYWARD_SIGNING_ALG: withDefault(
-      z.enum(KEY_ALGORITHMS, { error: `must be one of ${KEY_ALGORITHMS.join(", ")}` }),
-      "ES256",
-    ),
+    KEYWARD_SIGNING_ALG: withDefault(z.enum(KEY_ALGORITHMS, { error: `must be one of ${KEY_ALGORITHMS.join(", ")}` }), "ES256"),
     KEYWARD_REGISTRY_DOMAIN: withDefault(z.string(), "registry.local"),
     KEYWARD_PEPPER: unsetOr(z.string()),
     KEYWARD_PEPPER_VERSION: positiveInt(1),

@@ -1,6 +1,6 @@
-import type { Principal } from "./domain/access";
 import type { Config } from "./config";
 import type { Db } from "./db/client";
+import type { Principal } from "./domain/access";
 
 /** Bindings: wrangler.toml [vars], Worker secrets, and D1. */
 export interface Env {

@@ -17,7 +17,8 @@ async function settled(path: string, init: RequestInit, workerEnv: typeof env = 
 }
 
 const lastLogin = async (username: string) =>
-  (await env.DB.prepare("SELECT last_login_at AS t FROM users WHERE username = ?").bind(username).first<{ t: number | null }>())!.t;
+  (await env.DB.prepare("SELECT last_login_at AS t FROM users WHERE username = ?").bind(username).first<{ t: number | null }>())!
+    .t;
 
 describe("lastLogin is coalesced like lastUsed", () => {
   it("is written on the first sign-in, not again within the minute, and again after it", async () => {
@@ -28,7 +29,9 @@ describe("lastLogin is coalesced like lastUsed", () => {
     expect(first).not.toBeNull();
     await settled("/api/v1/user/", { headers: { authorization: user.auth } });
     expect(await lastLogin(user.username)).toBe(first);
-    await env.DB.prepare("UPDATE users SET last_login_at = ? WHERE username = ?").bind(first! - 61_000, user.username).run();
+    await env.DB.prepare("UPDATE users SET last_login_at = ? WHERE username = ?")
+      .bind(first! - 61_000, user.username)
+      .run();
     await settled("/api/v1/user/", { headers: { authorization: user.auth } });
     expect(await lastLogin(user.username)).toBeGreaterThan(first! - 61_000);
   });
@@ -38,13 +41,24 @@ describe("the refresh-token grant's hot path", () => {
   it("resolves the refresh token, its parent, grants and public repositories in one D1 round trip", async () => {
     const user = await createUser();
     const { refresh_token } = await json(
-      await postToken({ grant_type: "password", username: user.username, password: user.password, service: "registry.local", access_type: "offline" }),
+      await postToken({
+        grant_type: "password",
+        username: user.username,
+        password: user.password,
+        service: "registry.local",
+        access_type: "offline",
+      }),
       200,
     );
     const form = {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ grant_type: "refresh_token", refresh_token, service: "registry.local", scope: `repository:${user.username}/a:pull` }).toString(),
+      body: new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token,
+        service: "registry.local",
+        scope: `repository:${user.username}/a:pull`,
+      }).toString(),
     };
     // Warm: the signing key is cached per isolate, lastUsed has just been written.
     expect((await settled("/v2/auth", form)).status).toBe(200);

@@ -1,8 +1,8 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
 import { generateSecret } from "../src/crypto/secrets";
+import worker from "../src/index";
 import { LIMITS } from "../src/services/authFailures";
 import { countingD1 } from "./db-spy";
 import { adminAuth, basic, bearer, call, createKey, createUser, json, ORIGIN, uniqueIp, uniqueName } from "./helpers";
@@ -88,7 +88,10 @@ describe("authentication", () => {
     const user = await createUser();
     const ip = uniqueIp();
     for (let i = 0; i < LIMITS.pair; i++) {
-      const response = await call("/api/v1/user/", { auth: basic(user.username, `wrong-${i}`), headers: { "cf-connecting-ip": ip } });
+      const response = await call("/api/v1/user/", {
+        auth: basic(user.username, `wrong-${i}`),
+        headers: { "cf-connecting-ip": ip },
+      });
       expect(response.status).toBe(401);
     }
     // Even the right password is refused from that client while its lockout lasts.
@@ -153,7 +156,8 @@ describe("concurrent guessing", () => {
 
   it("answers a blocked client 429 without writing anything more", async () => {
     const ip = uniqueIp();
-    for (let i = 0; i < 50; i++) await call("/api/v1/user/", { auth: bearer(generateSecret("zak")), headers: { "cf-connecting-ip": ip } });
+    for (let i = 0; i < 50; i++)
+      await call("/api/v1/user/", { auth: bearer(generateSecret("zak")), headers: { "cf-connecting-ip": ip } });
     const count = async () => (await env.DB.prepare("SELECT count(*) AS n FROM audit_log").first<{ n: number }>())!.n;
     const before = await count();
     for (let i = 0; i < 5; i++) {

@@ -34,7 +34,8 @@ describe("cron", () => {
 
   it("sweepExpiredApiKeys deletes keys expired past the retention, in batches, and audits each", async () => {
     const user = await createUser();
-    const userId = (await env.DB.prepare("SELECT id FROM users WHERE username = ?").bind(user.username).first<{ id: string }>())!.id;
+    const userId = (await env.DB.prepare("SELECT id FROM users WHERE username = ?").bind(user.username).first<{ id: string }>())!
+      .id;
     await insertKeys(userId, 3000, Date.now() - 31 * DAY, "long-expired");
     await insertKeys(userId, 200, Date.now() - 2 * DAY, "recently-expired");
     await insertKeys(userId, 200, Date.now() + 30 * DAY, "valid");
@@ -81,8 +82,9 @@ describe("cron", () => {
       .bind(Date.now() - 400 * DAY, Date.now() - DAY)
       .run();
     await runCron("17 3 * * *");
-    const kinds = (await env.DB.prepare("SELECT kind FROM audit_log WHERE kind IN ('ancient', 'recent')").all<{ kind: string }>())
-      .results.map((r) => r.kind);
+    const kinds = (
+      await env.DB.prepare("SELECT kind FROM audit_log WHERE kind IN ('ancient', 'recent')").all<{ kind: string }>()
+    ).results.map((r) => r.kind);
     expect(kinds).toEqual(["recent"]);
   });
 
@@ -91,8 +93,9 @@ describe("cron", () => {
       .bind(Date.now() - DAY, Date.now())
       .run();
     await runCron(SWEEP_CRON);
-    const keys = (await env.DB.prepare("SELECT key FROM auth_failures WHERE key LIKE 'client:%'").all<{ key: string }>())
-      .results.map((r) => r.key);
+    const keys = (
+      await env.DB.prepare("SELECT key FROM auth_failures WHERE key LIKE 'client:%'").all<{ key: string }>()
+    ).results.map((r) => r.key);
     expect(keys).toContain("client:new");
     expect(keys).not.toContain("client:old");
   });
@@ -101,7 +104,8 @@ describe("cron", () => {
 describe("sweepExpiredRefreshTokens", () => {
   it("deletes expired refresh tokens and keeps live ones", async () => {
     const user = await createUser();
-    const userId = (await env.DB.prepare("SELECT id FROM users WHERE username = ?").bind(user.username).first<{ id: string }>())!.id;
+    const userId = (await env.DB.prepare("SELECT id FROM users WHERE username = ?").bind(user.username).first<{ id: string }>())!
+      .id;
     const insert = (id: string, expiresAt: number) =>
       env.DB.prepare(
         "INSERT INTO refresh_tokens (id, user_id, service, secret_hash, pepper_version, created_at, expires_at) VALUES (?, ?, 'svc', ?, 1, ?, ?)",

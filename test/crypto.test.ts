@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { deriveKek, open, seal } from "../src/crypto/envelope";
 import { toBase64Url } from "../src/crypto/encoding";
+import { deriveKek, open, seal } from "../src/crypto/envelope";
 import { exportPublicJwk, generateKeyPair, thumbprint } from "../src/crypto/keys";
 import { createCaCertificate, issueLeafCertificate, verifyChain } from "../src/crypto/x509";
 

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../src/index";
-import { adminAuth, basic, call, createUser, json, uniqueIp, uniqueName, type TestUser } from "./helpers";
+import { adminAuth, basic, call, createUser, json, type TestUser, uniqueIp, uniqueName } from "./helpers";
 
 const inTwoHours = () => new Date(Date.now() + 2 * 3_600_000).toISOString();
 
@@ -28,12 +28,20 @@ const tokenName = () => `t${Math.random().toString(36).slice(2, 10)}`;
 describe("registries (IONOS)", () => {
   it("creates, reads, patches and deletes a registry in IONOS's envelope", async () => {
     const registry = await createRegistry();
-    expect(registry).toMatchObject({ type: "registry", href: `/registries/${registry.id}`, metadata: { createdBy: "root", state: "Running" } });
+    expect(registry).toMatchObject({
+      type: "registry",
+      href: `/registries/${registry.id}`,
+      metadata: { createdBy: "root", state: "Running" },
+    });
     expect(registry.properties.hostname).toBe(`${registry.properties.name}.registry.local`);
     const fetched = await json(await call(`/registries/${registry.id}`, { auth: adminAuth() }), 200);
     expect(fetched.properties).toEqual(registry.properties);
     const patched = await json(
-      await call(`/registries/${registry.id}`, { method: "PATCH", auth: adminAuth(), json: { properties: { hostname: "cr.example.com" } } }),
+      await call(`/registries/${registry.id}`, {
+        method: "PATCH",
+        auth: adminAuth(),
+        json: { properties: { hostname: "cr.example.com" } },
+      }),
       200,
     );
     expect(patched.properties.hostname).toBe("cr.example.com");
@@ -63,9 +71,17 @@ describe("registries (IONOS)", () => {
 
   it("answers 409 for a taken name or hostname", async () => {
     const registry = await createRegistry("taken.example.com");
-    const dup = await call("/registries", { method: "POST", auth: adminAuth(), json: { properties: { name: registry.properties.name } } });
+    const dup = await call("/registries", {
+      method: "POST",
+      auth: adminAuth(),
+      json: { properties: { name: registry.properties.name } },
+    });
     expect((await json(dup, 409)).httpStatus).toBe(409);
-    const host = await call("/registries", { method: "POST", auth: adminAuth(), json: { properties: { name: "other-one", hostname: "taken.example.com" } } });
+    const host = await call("/registries", {
+      method: "POST",
+      auth: adminAuth(),
+      json: { properties: { name: "other-one", hostname: "taken.example.com" } },
+    });
     await json(host, 409);
   });
 });
@@ -101,7 +117,11 @@ describe("registry tokens (IONOS)", () => {
     const name = tokenName();
     const { body } = await createToken(registry.id, { name });
     expect(body.properties).toMatchObject({ expiryDate: null, scopes: [], status: "enabled" });
-    const dup = await call(`/registries/${registry.id}/tokens`, { method: "POST", auth: adminAuth(), json: { properties: { name } } });
+    const dup = await call(`/registries/${registry.id}/tokens`, {
+      method: "POST",
+      auth: adminAuth(),
+      json: { properties: { name } },
+    });
     expect((await json(dup, 409)).messages[0].errorCode).toBe("CONFLICT");
   });
 
@@ -125,14 +145,19 @@ describe("registry tokens (IONOS)", () => {
     expect(replaced.properties.credentials.password).toMatch(/^krt_/);
     expect(replaced.properties.credentials.password).not.toBe(created.properties.credentials.password);
     expect(replaced.metadata.lastModifiedBy).toBe("root");
-    const renamed = await call(`/registries/${registry.id}/tokens/${id}`, { method: "PUT", auth: adminAuth(), json: { properties: { name: "other-name" } } });
+    const renamed = await call(`/registries/${registry.id}/tokens/${id}`, {
+      method: "PUT",
+      auth: adminAuth(),
+      json: { properties: { name: "other-name" } },
+    });
     await json(renamed, 400);
   });
 
   it("PATCH changes each field on its own", async () => {
     const { body } = await createToken(registry.id, { name: tokenName() });
     const path = `/registries/${registry.id}/tokens/${body.id}`;
-    const patch = async (fields: Record<string, unknown>) => json(await call(path, { method: "PATCH", auth: adminAuth(), json: fields }), 200);
+    const patch = async (fields: Record<string, unknown>) =>
+      json(await call(path, { method: "PATCH", auth: adminAuth(), json: fields }), 200);
     expect((await patch({ status: "disabled" })).properties.status).toBe("disabled");
     const expiry = inTwoHours();
     expect((await patch({ expiryDate: expiry })).properties.expiryDate).toBe(new Date(expiry).toISOString());
@@ -164,7 +189,14 @@ describe("token pagination", () => {
 
   it("defaults to offset 0, limit 100, with total and _links", async () => {
     const all = await page("");
-    expect(all).toMatchObject({ type: "collection", offset: 0, limit: 100, count: 7, total: 7, href: `/registries/${registry.id}/tokens` });
+    expect(all).toMatchObject({
+      type: "collection",
+      offset: 0,
+      limit: 100,
+      count: 7,
+      total: 7,
+      href: `/registries/${registry.id}/tokens`,
+    });
     expect(all.items.map((t: any) => t.properties.name)).toEqual(names);
     expect(all._links).toEqual({ self: `/registries/${registry.id}/tokens?offset=0&limit=100` });
     expect(JSON.stringify(all)).not.toContain("krt_");
@@ -234,9 +266,18 @@ describe("registry token bad input", () => {
   });
 
   it("answers malformed JSON and an oversize body in IONOS's format", async () => {
-    const malformed = await call(`/registries/${registry.id}/tokens`, { method: "POST", auth: adminAuth(), body: "{", headers: { "content-type": "application/json" } });
+    const malformed = await call(`/registries/${registry.id}/tokens`, {
+      method: "POST",
+      auth: adminAuth(),
+      body: "{",
+      headers: { "content-type": "application/json" },
+    });
     expect((await json(malformed, 400)).httpStatus).toBe(400);
-    const big = await call(`/registries/${registry.id}/tokens`, { method: "POST", auth: adminAuth(), json: { properties: { name: "big", x: "y".repeat(9000) } } });
+    const big = await call(`/registries/${registry.id}/tokens`, {
+      method: "POST",
+      auth: adminAuth(),
+      json: { properties: { name: "big", x: "y".repeat(9000) } },
+    });
     expect((await json(big, 413)).httpStatus).toBe(413);
   });
 
@@ -266,14 +307,23 @@ describe("using a registry token at /v2/auth", () => {
 
   it("gets what its scopes allow, for its registry's service only", async () => {
     const robot = await tokenFor([{ type: "repository", name: "ci/*", actions: ["pull", "push"] }]);
-    const body = await json(await call(tokenUrl(registry.properties.hostname, "repository:ci/app:pull,push,delete"), { auth: robot.auth }), 200);
+    const body = await json(
+      await call(tokenUrl(registry.properties.hostname, "repository:ci/app:pull,push,delete"), { auth: robot.auth }),
+      200,
+    );
     const claims = decodeJwt(body.token);
     expect(claims.access).toEqual([{ type: "repository", name: "ci/app", actions: ["pull", "push"] }]);
     expect(claims.aud).toBe(registry.properties.hostname);
     expect(claims.sub).toMatch(/^t/);
-    const outside = await json(await call(tokenUrl(registry.properties.hostname, "repository:other/app:pull"), { auth: robot.auth }), 200);
+    const outside = await json(
+      await call(tokenUrl(registry.properties.hostname, "repository:other/app:pull"), { auth: robot.auth }),
+      200,
+    );
     expect((decodeJwt(outside.token).access as any[])[0].actions).toEqual([]);
-    const wrongService = await call(tokenUrl("another.registry", "repository:ci/app:pull"), { auth: robot.auth, headers: { "cf-connecting-ip": uniqueIp() } });
+    const wrongService = await call(tokenUrl("another.registry", "repository:ci/app:pull"), {
+      auth: robot.auth,
+      headers: { "cf-connecting-ip": uniqueIp() },
+    });
     expect((await json(wrongService, 401)).errors[0].code).toBe("UNAUTHORIZED");
   });
 
@@ -281,29 +331,61 @@ describe("using a registry token at /v2/auth", () => {
     const plain = await createUser();
     // Make the plain user a registry owner by having a superuser create the registry, then
     // let the plain user's rights bound the token: grant read on shared/*.
-    await json(await call(`/api/v1/superuser/users/${plain.username}/permissions`, { method: "PUT", auth: adminAuth(), json: { repository: "shared/*", role: "read" } }), 200);
-    await env.DB.prepare("UPDATE registries SET owner_id = (SELECT id FROM users WHERE username = ?) WHERE id = ?").bind(plain.username, registry.id).run();
+    await json(
+      await call(`/api/v1/superuser/users/${plain.username}/permissions`, {
+        method: "PUT",
+        auth: adminAuth(),
+        json: { repository: "shared/*", role: "read" },
+      }),
+      200,
+    );
+    await env.DB.prepare("UPDATE registries SET owner_id = (SELECT id FROM users WHERE username = ?) WHERE id = ?")
+      .bind(plain.username, registry.id)
+      .run();
     const response = await call(`/registries/${registry.id}/tokens`, {
       method: "POST",
       auth: plain.auth,
-      json: { properties: { name: tokenName(), scopes: [{ type: "repository", name: "*", actions: ["pull", "push", "delete"] }] } },
+      json: {
+        properties: { name: tokenName(), scopes: [{ type: "repository", name: "*", actions: ["pull", "push", "delete"] }] },
+      },
     });
     const body = await json(response, 201);
     const auth = basic(body.properties.credentials.username, body.properties.credentials.password);
-    const issued = await json(await call(tokenUrl(registry.properties.hostname, "repository:shared/lib:pull,push"), { auth }), 200);
+    const issued = await json(
+      await call(tokenUrl(registry.properties.hostname, "repository:shared/lib:pull,push"), { auth }),
+      200,
+    );
     expect((decodeJwt(issued.token).access as any[])[0].actions).toEqual(["pull"]);
-    await env.DB.prepare("UPDATE registries SET owner_id = (SELECT id FROM users WHERE username = 'root') WHERE id = ?").bind(registry.id).run();
+    await env.DB.prepare("UPDATE registries SET owner_id = (SELECT id FROM users WHERE username = 'root') WHERE id = ?")
+      .bind(registry.id)
+      .run();
   });
 
   it("is refused on the very next request once disabled or expired", async () => {
     const robot = await tokenFor([{ type: "repository", name: "*", actions: ["pull"] }]);
     const url = tokenUrl(registry.properties.hostname, "repository:a/b:pull");
     await json(await call(url, { auth: robot.auth }), 200);
-    await json(await call(`/registries/${registry.id}/tokens/${robot.id}`, { method: "PATCH", auth: creator.auth, json: { status: "disabled" } }), 200);
+    await json(
+      await call(`/registries/${registry.id}/tokens/${robot.id}`, {
+        method: "PATCH",
+        auth: creator.auth,
+        json: { status: "disabled" },
+      }),
+      200,
+    );
     await json(await call(url, { auth: robot.auth, headers: { "cf-connecting-ip": uniqueIp() } }), 401);
-    await json(await call(`/registries/${registry.id}/tokens/${robot.id}`, { method: "PATCH", auth: creator.auth, json: { status: "enabled" } }), 200);
+    await json(
+      await call(`/registries/${registry.id}/tokens/${robot.id}`, {
+        method: "PATCH",
+        auth: creator.auth,
+        json: { status: "enabled" },
+      }),
+      200,
+    );
     await json(await call(url, { auth: robot.auth }), 200);
-    await env.DB.prepare("UPDATE registry_tokens SET expires_at = ? WHERE id = ?").bind(Date.now() - 1000, robot.id).run();
+    await env.DB.prepare("UPDATE registry_tokens SET expires_at = ? WHERE id = ?")
+      .bind(Date.now() - 1000, robot.id)
+      .run();
     await json(await call(url, { auth: robot.auth, headers: { "cf-connecting-ip": uniqueIp() } }), 401);
   });
 
@@ -311,8 +393,19 @@ describe("using a registry token at /v2/auth", () => {
     const robot = await tokenFor([]);
     const [, encoded] = robot.auth.split(" ");
     const [, password] = atob(encoded!).split(":");
-    await json(await call(tokenUrl(registry.properties.hostname, "repository:a/b:pull"), { auth: basic("someone-else", password!), headers: { "cf-connecting-ip": uniqueIp() } }), 401);
-    await json(await call(tokenUrl(registry.properties.hostname, "repository:a/b:pull"), { auth: basic("x", password!.slice(0, -1) + "0") }), 401);
+    await json(
+      await call(tokenUrl(registry.properties.hostname, "repository:a/b:pull"), {
+        auth: basic("someone-else", password!),
+        headers: { "cf-connecting-ip": uniqueIp() },
+      }),
+      401,
+    );
+    await json(
+      await call(tokenUrl(registry.properties.hostname, "repository:a/b:pull"), {
+        auth: basic("x", `${password!.slice(0, -1)}0`),
+      }),
+      401,
+    );
   });
 
   it("works in the OAuth2 POST form too, and records lastUsed", async () => {
@@ -320,11 +413,24 @@ describe("using a registry token at /v2/auth", () => {
     const [user, password] = atob(robot.auth.split(" ")[1]!).split(":");
     const response = await call("/v2/auth", {
       method: "POST",
-      body: new URLSearchParams({ grant_type: "password", username: user!, password: password!, service: registry.properties.hostname, scope: "repository:a/b:pull" }).toString(),
+      body: new URLSearchParams({
+        grant_type: "password",
+        username: user!,
+        password: password!,
+        service: registry.properties.hostname,
+        scope: "repository:a/b:pull",
+      }).toString(),
       headers: { "content-type": "application/x-www-form-urlencoded" },
     });
     expect((decodeJwt((await json(response, 200)).token).access as any[])[0].actions).toEqual(["pull"]);
-    for (let i = 0; i < 20 && !(await env.DB.prepare("SELECT last_used_at FROM registry_tokens WHERE id = ?").bind(robot.id).first<{ last_used_at: number | null }>())!.last_used_at; i++) {
+    for (
+      let i = 0;
+      i < 20 &&
+      !(await env.DB.prepare("SELECT last_used_at FROM registry_tokens WHERE id = ?")
+        .bind(robot.id)
+        .first<{ last_used_at: number | null }>())!.last_used_at;
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 50));
     }
     const fetched = await json(await call(`/registries/${registry.id}/tokens/${robot.id}`, { auth: creator.auth }), 200);
@@ -337,11 +443,19 @@ describe("sweepExpiredRegistryTokens", () => {
     const registry = await createRegistry();
     const { body: live } = await createToken(registry.id, { name: tokenName() });
     const { body: dead } = await createToken(registry.id, { name: tokenName(), expiryDate: inTwoHours() });
-    await env.DB.prepare("UPDATE registry_tokens SET expires_at = ? WHERE id = ?").bind(Date.now() - 1000, dead.id).run();
+    await env.DB.prepare("UPDATE registry_tokens SET expires_at = ? WHERE id = ?")
+      .bind(Date.now() - 1000, dead.id)
+      .run();
     await worker.scheduled(createScheduledController({ cron: "*/10 * * * *", scheduledTime: Date.now() }), env);
-    const ids = (await env.DB.prepare("SELECT id FROM registry_tokens WHERE registry_id = ?").bind(registry.id).all<{ id: string }>()).results.map((r) => r.id);
+    const ids = (
+      await env.DB.prepare("SELECT id FROM registry_tokens WHERE registry_id = ?").bind(registry.id).all<{ id: string }>()
+    ).results.map((r) => r.id);
     expect(ids).toEqual([live.id]);
-    const audit = await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE kind = 'registry_token.sweep' AND target_id = ?").bind(dead.id).first<{ n: number }>();
+    const audit = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE kind = 'registry_token.sweep' AND target_id = ?",
+    )
+      .bind(dead.id)
+      .first<{ n: number }>();
     expect(audit!.n).toBe(1);
   });
 });

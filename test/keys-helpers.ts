@@ -1,4 +1,4 @@
-import { exportJWK, generateKeyPair, SignJWT, calculateJwkThumbprint, type JWK } from "jose";
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 
 export const AUDIENCE = "keyward";
 

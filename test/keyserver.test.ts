@@ -1,12 +1,16 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { adminAuth, call, json, uniqueName } from "./helpers";
-import { hmacConfusionJwt, keyserverJwt, makeKeyPair, unsignedJwt, type ServiceKeyPair } from "./keys-helpers";
+import { hmacConfusionJwt, keyserverJwt, makeKeyPair, type ServiceKeyPair, unsignedJwt } from "./keys-helpers";
 
 const keyPath = (service: string, kid: string) => `/keys/services/${service}/keys/${kid}`;
 
 function put(service: string, key: ServiceKeyPair, token: string, query = "", jwk: unknown = key.jwk) {
-  return call(`${keyPath(service, key.kid)}${query}`, { method: "PUT", json: jwk, headers: { authorization: `Bearer ${token}` } });
+  return call(`${keyPath(service, key.kid)}${query}`, {
+    method: "PUT",
+    json: jwk,
+    headers: { authorization: `Bearer ${token}` },
+  });
 }
 
 async function register(service: string, key: ServiceKeyPair) {
@@ -15,7 +19,11 @@ async function register(service: string, key: ServiceKeyPair) {
 }
 
 async function approve(kid: string) {
-  const response = await call(`/api/v1/superuser/approvedkeys/${kid}`, { method: "POST", auth: adminAuth(), json: { notes: "ok" } });
+  const response = await call(`/api/v1/superuser/approvedkeys/${kid}`, {
+    method: "POST",
+    auth: adminAuth(),
+    json: { notes: "ok" },
+  });
   expect(response.status).toBe(201);
 }
 
@@ -44,7 +52,9 @@ describe("keyserver registration and approval", () => {
     const service = uniqueName("svc");
     const key = await makeKeyPair("RS256");
     const expiration = Math.floor(Date.now() / 1000) + 600;
-    expect((await put(service, key, await keyserverJwt(key, service), `?expiration=${expiration}&rotation=3600`)).status).toBe(202);
+    expect((await put(service, key, await keyserverJwt(key, service), `?expiration=${expiration}&rotation=3600`)).status).toBe(
+      202,
+    );
     await approve(key.kid);
     const response = await call(keyPath(service, key.kid));
     const maxAge = Number(/max-age=(\d+)/.exec(response.headers.get("cache-control")!)![1]);
@@ -53,7 +63,9 @@ describe("keyserver registration and approval", () => {
     const stored = await json(await call(`/api/v1/superuser/keys/${key.kid}`, { auth: adminAuth() }), 200);
     expect(stored.rotation_duration).toBe(3600);
 
-    await env.DB.prepare("UPDATE service_keys SET expires_at = ? WHERE kid = ?").bind(Date.now() - 1000, key.kid).run();
+    await env.DB.prepare("UPDATE service_keys SET expires_at = ? WHERE kid = ?")
+      .bind(Date.now() - 1000, key.kid)
+      .run();
     await json(await call(keyPath(service, key.kid)), 403);
     expect(await jwksKids(service)).toEqual([]);
   });
@@ -126,12 +138,15 @@ describe("keyserver registration and approval", () => {
 
 describe("keyserver JWT checks", () => {
   const forgeries: [string, (key: ServiceKeyPair, service: string) => Promise<string> | string][] = [
-    ["signed by another key claiming this kid", async (key, service) => keyserverJwt(await makeKeyPair(), service, { kid: key.kid })],
+    [
+      "signed by another key claiming this kid",
+      async (key, service) => keyserverJwt(await makeKeyPair(), service, { kid: key.kid }),
+    ],
     ["expired", (key, service) => keyserverJwt(key, service, { expSeconds: -600 })],
     ["without exp", (key, service) => keyserverJwt(key, service, { noExp: true })],
     ["living longer than an hour", (key, service) => keyserverJwt(key, service, { expSeconds: 7200 })],
     ["for another audience", (key, service) => keyserverJwt(key, service, { aud: "someone-else" })],
-    ["from another issuer", (key, service) => keyserverJwt(key, "other-service")],
+    ["from another issuer", (key, _service) => keyserverJwt(key, "other-service")],
     ["alg none", (key, service) => unsignedJwt(key.kid, service)],
     ["HS256 with the public key as the secret", (key, service) => hmacConfusionJwt(key, service)],
   ];
@@ -162,7 +177,11 @@ describe("keyserver JWT checks", () => {
 
 describe("keyserver JWK validation", () => {
   it.each<[string, (key: ServiceKeyPair) => unknown, string]>([
-    ["a kid that is not the JWK's thumbprint", () => ({ kty: "EC", crv: "P-256", x: "A".repeat(43), y: "B".repeat(43) }), "thumbprint"],
+    [
+      "a kid that is not the JWK's thumbprint",
+      () => ({ kty: "EC", crv: "P-256", x: "A".repeat(43), y: "B".repeat(43) }),
+      "thumbprint",
+    ],
     ["private members", (key) => ({ ...key.jwk, d: "A".repeat(43) }), "d"],
     ["an unsupported curve", (key) => ({ ...key.jwk, crv: "P-384" }), "crv"],
     ["a symmetric key", () => ({ kty: "oct", k: "c2VjcmV0" }), "kty"],

@@ -11,35 +11,44 @@ async function createServiceKey(body: Record<string, unknown>) {
 }
 
 describe("superuser service keys (Quay)", () => {
-  it.each(["RS256", "ES256"])("creates an approved %s key, returns the private key once, stores only the public JWK", async (algorithm) => {
-    const service = uniqueName("svc");
-    const created = await createServiceKey({ service, expiration: inOneDay(), name: "first", algorithm, metadata: { team: "a" } });
-    expect(created.public_key).toMatch(/^-----BEGIN PUBLIC KEY-----/);
-    expect(created.private_key).toMatch(/^-----BEGIN PRIVATE KEY-----/);
-    // kid is the RFC 7638 thumbprint of the returned public key, computed independently.
-    const spki = await importSPKI(created.public_key, algorithm, { extractable: true });
-    expect(created.kid).toBe(await calculateJwkThumbprint(await exportJWK(spki), "sha256"));
+  it.each(["RS256", "ES256"])(
+    "creates an approved %s key, returns the private key once, stores only the public JWK",
+    async (algorithm) => {
+      const service = uniqueName("svc");
+      const created = await createServiceKey({
+        service,
+        expiration: inOneDay(),
+        name: "first",
+        algorithm,
+        metadata: { team: "a" },
+      });
+      expect(created.public_key).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+      expect(created.private_key).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+      // kid is the RFC 7638 thumbprint of the returned public key, computed independently.
+      const spki = await importSPKI(created.public_key, algorithm, { extractable: true });
+      expect(created.kid).toBe(await calculateJwkThumbprint(await exportJWK(spki), "sha256"));
 
-    const key = await json(await call(`${KEYS}/${created.kid}`, { auth: adminAuth() }), 200);
-    expect(key).toMatchObject({
-      kid: created.kid,
-      name: "first",
-      service,
-      rotation_duration: null,
-      metadata: { team: "a", created_by: "root" },
-      approval: { approval_type: "ServiceKeyApprovalType.SUPERUSER", approver: { name: "root" } },
-    });
-    expect(key.created_date).toMatch(/^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
-    expect(key.jwk.kid).toBe(created.kid);
-    expect(key.jwk).not.toHaveProperty("d");
+      const key = await json(await call(`${KEYS}/${created.kid}`, { auth: adminAuth() }), 200);
+      expect(key).toMatchObject({
+        kid: created.kid,
+        name: "first",
+        service,
+        rotation_duration: null,
+        metadata: { team: "a", created_by: "root" },
+        approval: { approval_type: "ServiceKeyApprovalType.SUPERUSER", approver: { name: "root" } },
+      });
+      expect(key.created_date).toMatch(/^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+      expect(key.jwk.kid).toBe(created.kid);
+      expect(key.jwk).not.toHaveProperty("d");
 
-    const privateBody = created.private_key.split("\n")[1];
-    const dump = JSON.stringify((await env.DB.prepare("SELECT * FROM service_keys").all()).results);
-    expect(dump).not.toContain(privateBody);
-    const listed = await json(await call(KEYS, { auth: adminAuth() }), 200);
-    expect(JSON.stringify(listed)).not.toContain("PRIVATE KEY");
-    expect(listed.keys.map((k: any) => k.kid)).toContain(created.kid);
-  });
+      const privateBody = created.private_key.split("\n")[1];
+      const dump = JSON.stringify((await env.DB.prepare("SELECT * FROM service_keys").all()).results);
+      expect(dump).not.toContain(privateBody);
+      const listed = await json(await call(KEYS, { auth: adminAuth() }), 200);
+      expect(JSON.stringify(listed)).not.toContain("PRIVATE KEY");
+      expect(listed.keys.map((k: any) => k.kid)).toContain(created.kid);
+    },
+  );
 
   it("appears in its service's JWKS; updates merge metadata; delete removes it", async () => {
     const service = uniqueName("svc");
@@ -49,7 +58,11 @@ describe("superuser service keys (Quay)", () => {
 
     const newExpiry = inOneDay() + 3600;
     const updated = await json(
-      await call(`${KEYS}/${kid}`, { method: "PUT", auth: adminAuth(), json: { name: "renamed", metadata: { b: 2 }, expiration: newExpiry } }),
+      await call(`${KEYS}/${kid}`, {
+        method: "PUT",
+        auth: adminAuth(),
+        json: { name: "renamed", metadata: { b: 2 }, expiration: newExpiry },
+      }),
       200,
     );
     expect(updated.name).toBe("renamed");
@@ -65,7 +78,11 @@ describe("superuser service keys (Quay)", () => {
 
   it("approves with notes (201), idempotently", async () => {
     const { kid } = await createServiceKey({ service: uniqueName("svc"), expiration: null });
-    const first = await call(`/api/v1/superuser/approvedkeys/${kid}`, { method: "POST", auth: adminAuth(), json: { notes: "ok" } });
+    const first = await call(`/api/v1/superuser/approvedkeys/${kid}`, {
+      method: "POST",
+      auth: adminAuth(),
+      json: { notes: "ok" },
+    });
     expect(first.status).toBe(201);
     const again = await call(`/api/v1/superuser/approvedkeys/${kid}`, { method: "POST", auth: adminAuth(), json: {} });
     expect(again.status).toBe(201);
@@ -96,7 +113,13 @@ describe("superuser service keys (Quay)", () => {
 describe.each([
   { name: "missing service", body: { expiration: null }, mentions: "service" },
   { name: "missing expiration", body: { service: "svc" }, mentions: "expiration" },
-  { name: "expiration in the past", body: { service: "svc", expiration: 1000 }, status: 400, code: "bad_request", mentions: "past" },
+  {
+    name: "expiration in the past",
+    body: { service: "svc", expiration: 1000 },
+    status: 400,
+    code: "bad_request",
+    mentions: "past",
+  },
   { name: "expiration as a string", body: { service: "svc", expiration: "tomorrow" }, mentions: "expiration" },
   { name: "fractional expiration", body: { service: "svc", expiration: 1.5e9 + 0.5 }, mentions: "expiration" },
   { name: "bad service name", body: { service: "Bad Service", expiration: null }, mentions: "service" },

@@ -29,7 +29,7 @@ describe("secret format", () => {
     expect(rejected).toBe(secret.length - 4);
   });
 
-  it.each(["", "zak_", "zak_abc", "xyz_" + "a".repeat(38), generateSecret("zak") + "=", " " + generateSecret("zak")])(
+  it.each(["", "zak_", "zak_abc", `xyz_${"a".repeat(38)}`, `${generateSecret("zak")}=`, ` ${generateSecret("zak")}`])(
     "rejects %j",
     (value) => {
       expect(parseSecret(value)).toBeNull();

@@ -2,16 +2,16 @@ import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
 import { loadConfig } from "../src/config";
 import { open } from "../src/crypto/envelope";
 import { importPrivateKey } from "../src/crypto/keys";
 import { parseCertificate, verifyChain } from "../src/crypto/x509";
 import { createDb } from "../src/db/client";
+import worker from "../src/index";
 import { EXPIRED_SERVICE_KEYS, OVERDUE_SERVICE_KEYS, UNAPPROVED_SERVICE_KEYS } from "../src/jobs/serviceKeys";
 import { EXPIRED_API_KEYS } from "../src/jobs/sweepExpiredApiKeys";
 import { EXPIRED_REGISTRY_TOKENS } from "../src/jobs/sweepExpiredRegistryTokens";
-import { createSigningKey, invalidateSigner, signJwt, SIGNING_KEY_LIFETIME_MS } from "../src/services/signingKeys";
+import { createSigningKey, invalidateSigner, SIGNING_KEY_LIFETIME_MS, signJwt } from "../src/services/signingKeys";
 import { call, json } from "./helpers";
 
 const DAY = 86_400_000;
@@ -44,7 +44,9 @@ describe("keyward's signing keys", () => {
     const pem = await response.text();
     expect(pem).toMatch(/^-----BEGIN CERTIFICATE-----/);
     const ca = parseCertificate(pem);
-    const leaf = parseCertificate(Uint8Array.from(atob((decodeProtectedHeader(token).x5c as string[])[0]!), (c) => c.charCodeAt(0)));
+    const leaf = parseCertificate(
+      Uint8Array.from(atob((decodeProtectedHeader(token).x5c as string[])[0]!), (c) => c.charCodeAt(0)),
+    );
     expect(await verifyChain(leaf, ca)).toBe(true);
     expect(leaf.issuer).toBe(ca.subject);
   });
@@ -52,7 +54,9 @@ describe("keyward's signing keys", () => {
   it("keep private keys only sealed with AES-GCM, bound to their kid", async () => {
     const { db, config } = await context();
     const { kid } = await signJwt(db, config, { sub: "x" }, 300, "at+jwt");
-    const row = await env.DB.prepare("SELECT private_key_enc, alg FROM service_keys WHERE kid = ?").bind(kid).first<{ private_key_enc: string; alg: "ES256" }>();
+    const row = await env.DB.prepare("SELECT private_key_enc, alg FROM service_keys WHERE kid = ?")
+      .bind(kid)
+      .first<{ private_key_enc: string; alg: "ES256" }>();
     expect(row!.private_key_enc).toMatch(/^v1\./);
     expect(await importPrivateKey(await open(config.kek, row!.private_key_enc, `kid:${kid}`), row!.alg)).toBeTruthy();
     await expect(open(config.kek, row!.private_key_enc, "kid:someone-else")).rejects.toThrow();
@@ -85,11 +89,14 @@ describe("signing-key rotation and service-key GC (cron)", () => {
     const { db, config } = await context();
     const { kid: current } = await signJwt(db, config, { sub: "x" }, 300, "at+jwt");
     await runDaily(Date.now());
-    const count = async () => (await env.DB.prepare("SELECT count(*) AS n FROM service_keys WHERE service = 'keyward'").first<{ n: number }>())!.n;
+    const count = async () =>
+      (await env.DB.prepare("SELECT count(*) AS n FROM service_keys WHERE service = 'keyward'").first<{ n: number }>())!.n;
     const before = await count();
     // 24 days on, the newest key has less than 7 days left: rotation is due.
     const later = Date.now() + SIGNING_KEY_LIFETIME_MS - 6 * DAY;
-    await env.DB.prepare("UPDATE service_keys SET expires_at = ? WHERE service = 'keyward'").bind(later + 6 * DAY - 1000).run();
+    await env.DB.prepare("UPDATE service_keys SET expires_at = ? WHERE service = 'keyward'")
+      .bind(later + 6 * DAY - 1000)
+      .run();
     await runDaily(later);
     expect(await count()).toBe(before + 1);
     await runDaily(later); // idempotent
@@ -119,11 +126,20 @@ describe("signing-key rotation and service-key GC (cron)", () => {
 
     await runSweep(now);
     await runSweep(now);
-    const left = (await env.DB.prepare("SELECT kid, flagged_at FROM service_keys WHERE service = 'gc-test' ORDER BY kid").all<{ kid: string; flagged_at: number | null }>()).results;
+    const left = (
+      await env.DB.prepare("SELECT kid, flagged_at FROM service_keys WHERE service = 'gc-test' ORDER BY kid").all<{
+        kid: string;
+        flagged_at: number | null;
+      }>()
+    ).results;
     expect(left.map((r) => r.kid)).toEqual(["expired-recently", "rotation-fine", "rotation-overdue", "unapproved-new"]);
     expect(left.find((r) => r.kid === "rotation-overdue")!.flagged_at).toBe(now);
     expect(left.find((r) => r.kid === "rotation-fine")!.flagged_at).toBeNull();
-    const audit = (await env.DB.prepare("SELECT kind, target_id FROM audit_log WHERE kind IN ('service_key.gc', 'service_key.rotation_overdue') ORDER BY id").all<{ kind: string; target_id: string }>()).results;
+    const audit = (
+      await env.DB.prepare(
+        "SELECT kind, target_id FROM audit_log WHERE kind IN ('service_key.gc', 'service_key.rotation_overdue') ORDER BY id",
+      ).all<{ kind: string; target_id: string }>()
+    ).results;
     expect(audit).toEqual([
       { kind: "service_key.gc", target_id: "expired-long-ago" },
       { kind: "service_key.gc", target_id: "unapproved-old" },

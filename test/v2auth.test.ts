@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { adminAuth, basic, call, createKey, createUser, json, uniqueIp, type TestUser } from "./helpers";
+import { adminAuth, basic, call, createKey, createUser, json, type TestUser, uniqueIp } from "./helpers";
 
 const SERVICE = "registry.local";
 let alice: TestUser;
@@ -12,7 +12,9 @@ beforeAll(async () => {
 
 /** The branch a refused credential reached, as the audit log records it for that client. */
 async function lastFailureReason(ip: string): Promise<string | undefined> {
-  const row = await env.DB.prepare("SELECT metadata FROM audit_log WHERE kind = 'auth.failed' AND ip = ? ORDER BY id DESC LIMIT 1")
+  const row = await env.DB.prepare(
+    "SELECT metadata FROM audit_log WHERE kind = 'auth.failed' AND ip = ? ORDER BY id DESC LIMIT 1",
+  )
     .bind(ip)
     .first<{ metadata: string }>();
   return row ? JSON.parse(row.metadata).reason : undefined;
@@ -62,7 +64,11 @@ describe("GET /v2/auth", () => {
   it("follows grants: read gives pull, write pull+push, admin everything", async () => {
     const user = await createUser();
     const grant = (repository: string, role: string) =>
-      call(`/api/v1/superuser/users/${user.username}/permissions`, { method: "PUT", auth: adminAuth(), json: { repository, role } });
+      call(`/api/v1/superuser/users/${user.username}/permissions`, {
+        method: "PUT",
+        auth: adminAuth(),
+        json: { repository, role },
+      });
     await json(await grant("shared/read-only", "read"), 200);
     await json(await grant("team/*", "write"), 200);
     await json(await grant("ops/tool", "admin"), 200);
@@ -75,18 +81,31 @@ describe("GET /v2/auth", () => {
     expect(granted.map((e) => e.actions)).toEqual([["pull"], ["pull", "push"], ["pull", "push", "delete", "*"], []]);
     const listed = await json(await call(`/api/v1/superuser/users/${user.username}/permissions`, { auth: adminAuth() }), 200);
     expect(listed.permissions.map((p: any) => p.repository)).toEqual(["ops/tool", "shared/read-only", "team/*"]);
-    const removed = await call(`/api/v1/superuser/users/${user.username}/permissions?repository=team/*`, { method: "DELETE", auth: adminAuth() });
+    const removed = await call(`/api/v1/superuser/users/${user.username}/permissions?repository=team/*`, {
+      method: "DELETE",
+      auth: adminAuth(),
+    });
     expect(removed.status).toBe(204);
     expect((await access(user.auth, ["repository:team/a:push"]))[0]!.actions).toEqual([]);
   });
 
   it("gives anonymous callers pull on public repositories only", async () => {
-    await json(await call("/api/v1/superuser/public-repositories", { method: "POST", auth: adminAuth(), json: { repository: "library/*" } }), 200);
+    await json(
+      await call("/api/v1/superuser/public-repositories", {
+        method: "POST",
+        auth: adminAuth(),
+        json: { repository: "library/*" },
+      }),
+      200,
+    );
     const granted = await access(undefined, ["repository:library/alpine:pull,push", `repository:${alice.username}/app:pull`]);
     expect(granted.map((e) => e.actions)).toEqual([["pull"], []]);
     const body = await json(await call(tokenUrl(["repository:library/alpine:pull"])), 200);
     expect(decodeJwt(body.token).sub).toBe("");
-    const privateAgain = await call("/api/v1/superuser/public-repositories?repository=library/*", { method: "DELETE", auth: adminAuth() });
+    const privateAgain = await call("/api/v1/superuser/public-repositories?repository=library/*", {
+      method: "DELETE",
+      auth: adminAuth(),
+    });
     expect(privateAgain.status).toBe(204);
     expect((await access(undefined, ["repository:library/alpine:pull"]))[0]!.actions).toEqual([]);
   });
@@ -137,7 +156,7 @@ describe("GET /v2/auth", () => {
   it.each([
     ["a wrong password", () => basic(alice.username, "wrong-password")],
     ["an unknown user", () => basic("nobody-at-all", "whatever-pw")],
-    ["a mistyped API key (checksum fails, no read)", () => basic(alice.username, "zak_" + "A".repeat(38))],
+    ["a mistyped API key (checksum fails, no read)", () => basic(alice.username, `zak_${"A".repeat(38)}`)],
   ])("answers %s with 401 in Docker's error format", async (_name, auth) => {
     const response = await call(tokenUrl(["repository:x/y:pull"]), { auth: auth(), headers: { "cf-connecting-ip": uniqueIp() } });
     const body = await json(response, 401);
@@ -149,7 +168,10 @@ describe("GET /v2/auth", () => {
     const { apiKey, uuid } = await createKey(alice, { label: "to-revoke" });
     await json(await call(`/v2/_zot/ext/apikey?id=${uuid}`, { method: "DELETE", auth: alice.auth }), 200);
     const ip = uniqueIp();
-    const body = await json(await call(tokenUrl([]), { auth: basic(alice.username, apiKey), headers: { "cf-connecting-ip": ip } }), 401);
+    const body = await json(
+      await call(tokenUrl([]), { auth: basic(alice.username, apiKey), headers: { "cf-connecting-ip": ip } }),
+      401,
+    );
     expect(body.errors[0].code).toBe("UNAUTHORIZED");
     // The branch it reached: a lookup that found nothing (not the checksum, which costs no read).
     expect(await lastFailureReason(ip)).toBe("unknown");
@@ -163,7 +185,10 @@ describe("GET /v2/auth", () => {
     const user = await createUser();
     const { apiKey } = await createKey(user);
     await json(await call(tokenUrl([]), { auth: basic(user.username, apiKey) }), 200);
-    await json(await call(`/api/v1/superuser/users/${user.username}`, { method: "PUT", auth: adminAuth(), json: { enabled: false } }), 200);
+    await json(
+      await call(`/api/v1/superuser/users/${user.username}`, { method: "PUT", auth: adminAuth(), json: { enabled: false } }),
+      200,
+    );
     await json(await call(tokenUrl([]), { auth: basic(user.username, apiKey) }), 401);
   });
 });
@@ -192,7 +217,12 @@ describe("POST /v2/auth (OAuth2, as containerd sends it)", () => {
     expect(first.refresh_token).toMatch(/^krf_/);
     expect(decodeJwt(first.token).access).toEqual([{ type: "repository", name: `${alice.username}/app`, actions: ["pull"] }]);
     const refreshed = await json(
-      await post({ grant_type: "refresh_token", refresh_token: first.refresh_token, service: SERVICE, scope: `repository:${alice.username}/app:push` }),
+      await post({
+        grant_type: "refresh_token",
+        refresh_token: first.refresh_token,
+        service: SERVICE,
+        scope: `repository:${alice.username}/app:push`,
+      }),
       200,
     );
     expect(decodeJwt(refreshed.token).sub).toBe(alice.username);
@@ -202,7 +232,13 @@ describe("POST /v2/auth (OAuth2, as containerd sends it)", () => {
 
   it("refuses an expired refresh token: found in D1, past its expiry", async () => {
     const first = await json(
-      await post({ grant_type: "password", username: alice.username, password: alice.password, service: SERVICE, access_type: "offline" }),
+      await post({
+        grant_type: "password",
+        username: alice.username,
+        password: alice.password,
+        service: SERVICE,
+        access_type: "offline",
+      }),
       200,
     );
     await env.DB.prepare("UPDATE refresh_tokens SET expires_at = ? WHERE user_id = (SELECT id FROM users WHERE username = ?)")
@@ -229,7 +265,11 @@ describe("POST /v2/auth (OAuth2, as containerd sends it)", () => {
     ["a password grant without a password", { grant_type: "password", username: "x", service: SERVICE }, 400],
     ["a refresh grant without a token", { grant_type: "refresh_token", service: SERVICE }, 400],
     ["a malformed refresh token", { grant_type: "refresh_token", refresh_token: "krf_nope", service: SERVICE }, 401],
-    ["a mistyped refresh token (checksum fails)", { grant_type: "refresh_token", refresh_token: "krf_" + "B".repeat(38), service: SERVICE }, 401],
+    [
+      "a mistyped refresh token (checksum fails)",
+      { grant_type: "refresh_token", refresh_token: `krf_${"B".repeat(38)}`, service: SERVICE },
+      401,
+    ],
     ["no service", { grant_type: "password", username: "x", password: "y" }, 400],
     ["bad scope syntax", { grant_type: "password", username: "x", password: "y", service: SERVICE, scope: "nope" }, 400],
   ])("answers %s with %i", async (_name, fields, status) => {
@@ -239,13 +279,53 @@ describe("POST /v2/auth (OAuth2, as containerd sends it)", () => {
 });
 
 describe.each([
-  { name: "grant with a bad role", method: "PUT", path: "/api/v1/superuser/users/USER/permissions", body: { repository: "a/b", role: "owner" }, status: 400 },
-  { name: "grant with a bad repository", method: "PUT", path: "/api/v1/superuser/users/USER/permissions", body: { repository: "A B", role: "read" }, status: 400 },
-  { name: "grant with an unknown field", method: "PUT", path: "/api/v1/superuser/users/USER/permissions", body: { repository: "a/b", role: "read", x: 1 }, status: 400 },
-  { name: "grant to an unknown user", method: "PUT", path: "/api/v1/superuser/users/ghost-user/permissions", body: { repository: "a/b", role: "read" }, status: 404 },
-  { name: "remove a grant that does not exist", method: "DELETE", path: "/api/v1/superuser/users/USER/permissions?repository=none/here", status: 404 },
-  { name: "public with a bad repository", method: "POST", path: "/api/v1/superuser/public-repositories", body: { repository: "" }, status: 400 },
-  { name: "private for a repository that is not public", method: "DELETE", path: "/api/v1/superuser/public-repositories?repository=not/public", status: 404 },
+  {
+    name: "grant with a bad role",
+    method: "PUT",
+    path: "/api/v1/superuser/users/USER/permissions",
+    body: { repository: "a/b", role: "owner" },
+    status: 400,
+  },
+  {
+    name: "grant with a bad repository",
+    method: "PUT",
+    path: "/api/v1/superuser/users/USER/permissions",
+    body: { repository: "A B", role: "read" },
+    status: 400,
+  },
+  {
+    name: "grant with an unknown field",
+    method: "PUT",
+    path: "/api/v1/superuser/users/USER/permissions",
+    body: { repository: "a/b", role: "read", x: 1 },
+    status: 400,
+  },
+  {
+    name: "grant to an unknown user",
+    method: "PUT",
+    path: "/api/v1/superuser/users/ghost-user/permissions",
+    body: { repository: "a/b", role: "read" },
+    status: 404,
+  },
+  {
+    name: "remove a grant that does not exist",
+    method: "DELETE",
+    path: "/api/v1/superuser/users/USER/permissions?repository=none/here",
+    status: 404,
+  },
+  {
+    name: "public with a bad repository",
+    method: "POST",
+    path: "/api/v1/superuser/public-repositories",
+    body: { repository: "" },
+    status: 400,
+  },
+  {
+    name: "private for a repository that is not public",
+    method: "DELETE",
+    path: "/api/v1/superuser/public-repositories?repository=not/public",
+    status: 404,
+  },
 ])("permissions bad input: $name", ({ method, path, body, status }) => {
   it(`answers ${status}`, async () => {
     const response = await call(path.replace("USER", alice.username), { method, auth: adminAuth(), json: body });

@@ -105,7 +105,9 @@ describe("API key semantics", () => {
     const { uuid, apiKey } = await createKey(user, { label: "short", expirationDate: "2099-01-01T00:00:00Z" });
     await json(await call("/api/v1/user/", { auth: bearer(apiKey) }), 200);
     // Move the expiry into the past, as time would.
-    await env.DB.prepare("UPDATE api_keys SET expires_at = ? WHERE id = ?").bind(Date.now() - 1000, uuid).run();
+    await env.DB.prepare("UPDATE api_keys SET expires_at = ? WHERE id = ?")
+      .bind(Date.now() - 1000, uuid)
+      .run();
     await json(await call("/api/v1/user/", { auth: bearer(apiKey) }), 401);
     const listed = await json(await call("/v2/_zot/ext/apikey", { auth: user.auth }), 200);
     expect(listed.apiKeys[0]).toMatchObject({ uuid, isExpired: true });
@@ -140,7 +142,9 @@ describe("API key semantics", () => {
     await use();
     expect(await lastUsed()).toBe(first);
     // A minute later the next use writes again.
-    await env.DB.prepare("UPDATE api_keys SET last_used_at = ? WHERE id = ?").bind(Date.now() - 61_000, uuid).run();
+    await env.DB.prepare("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+      .bind(Date.now() - 61_000, uuid)
+      .run();
     await use();
     expect(await lastUsed()).toBeGreaterThan(Date.now() - 10_000);
     const listed = await json(await call("/v2/_zot/ext/apikey", { auth: user.auth }), 200);
@@ -168,16 +172,27 @@ describe("API key semantics", () => {
 describe("keys made with a key", () => {
   it("stay within the caller key's scopes and expiry (a key never begets a wider key)", async () => {
     const user = await createUser();
-    const narrow = await createKey(user, { label: "narrow", scopes: ["repo1", "team/*"], expirationDate: "2099-01-01T00:00:00Z" });
+    const narrow = await createKey(user, {
+      label: "narrow",
+      scopes: ["repo1", "team/*"],
+      expirationDate: "2099-01-01T00:00:00Z",
+    });
     const auth = bearer(narrow.apiKey);
     const inherited = await json(await call("/v2/_zot/ext/apikey", { method: "POST", auth, json: { label: "child" } }), 201);
     expect(inherited.scopes).toEqual(["repo1", "team/*"]);
     expect(inherited.expirationDate).toBe("2099-01-01T00:00:00.000Z");
-    const within = await json(await call("/v2/_zot/ext/apikey", { method: "POST", auth, json: { label: "c2", scopes: ["team/app"] } }), 201);
+    const within = await json(
+      await call("/v2/_zot/ext/apikey", { method: "POST", auth, json: { label: "c2", scopes: ["team/app"] } }),
+      201,
+    );
     expect(within.scopes).toEqual(["team/app"]);
     await json(await call("/v2/_zot/ext/apikey", { method: "POST", auth, json: { label: "wide", scopes: ["other"] } }), 403);
     await json(
-      await call("/v2/_zot/ext/apikey", { method: "POST", auth, json: { label: "late", expirationDate: "2199-01-01T00:00:00Z" } }),
+      await call("/v2/_zot/ext/apikey", {
+        method: "POST",
+        auth,
+        json: { label: "late", expirationDate: "2199-01-01T00:00:00Z" },
+      }),
       403,
     );
     // With the password, the owner may make any key.

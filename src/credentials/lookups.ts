@@ -89,10 +89,7 @@ export function refreshTokenLookup(db: Db, hashes: string[]) {
 const byRefreshHash = (db: Db, hashes: string[]) => ({
   userId: db.select({ id: refreshTokens.userId }).from(refreshTokens).where(inArray(refreshTokens.secretHash, hashes)),
   apiKeyId: db.select({ id: refreshTokens.apiKeyId }).from(refreshTokens).where(inArray(refreshTokens.secretHash, hashes)),
-  tokenId: db
-    .select({ id: refreshTokens.registryTokenId })
-    .from(refreshTokens)
-    .where(inArray(refreshTokens.secretHash, hashes)),
+  tokenId: db.select({ id: refreshTokens.registryTokenId }).from(refreshTokens).where(inArray(refreshTokens.secretHash, hashes)),
 });
 
 export const refreshTokenUser = (db: Db, hashes: string[]) => byRefreshHash(db, hashes).userId;

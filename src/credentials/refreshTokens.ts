@@ -74,7 +74,12 @@ export async function mintRefreshToken(
 }
 
 /** A refresh token as its user sees it: never the secret or its hash. */
-export function refreshTokenView(t: Pick<RefreshToken, "id" | "via" | "apiKeyId" | "registryTokenId" | "service" | "clientId" | "createdAt" | "expiresAt" | "lastUsedAt">) {
+export function refreshTokenView(
+  t: Pick<
+    RefreshToken,
+    "id" | "via" | "apiKeyId" | "registryTokenId" | "service" | "clientId" | "createdAt" | "expiresAt" | "lastUsedAt"
+  >,
+) {
   return {
     id: t.id,
     service: t.service,

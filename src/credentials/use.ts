@@ -1,7 +1,7 @@
 import { and, eq, isNull, lt, or } from "drizzle-orm";
 import type { Config } from "../config";
 import type { Db } from "../db/client";
-import { apiKeys, type refreshTokens, type registryTokens } from "../db/schema";
+import type { apiKeys, refreshTokens, registryTokens } from "../db/schema";
 
 /** lastUsed is written at most once per credential per this interval (SPEC §4.1). */
 export const LAST_USED_GRANULARITY_MS = 60_000;

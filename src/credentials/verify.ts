@@ -179,10 +179,21 @@ async function verifyRegistryToken(ctx: VerifyContext, presented: Presented, opt
               : null;
   if (!token || reason) {
     const named = token?.name === presented.username ? token.id : null;
-    return failSecret(ctx, keys, { method: "registry_token", reason, token: named }, reason === "wrong_service" ? "wrong_service" : "invalid");
+    return failSecret(
+      ctx,
+      keys,
+      { method: "registry_token", reason, token: named },
+      reason === "wrong_service" ? "wrong_service" : "invalid",
+    );
   }
   ctx.defer(recordUse(db, registryTokens, token, hashes, config));
-  const lineage: Lineage = { kind: "registry_token", id: token.id, name: token.name, scopes: token.scopes, expiresAt: token.expiresAt };
+  const lineage: Lineage = {
+    kind: "registry_token",
+    id: token.id,
+    name: token.name,
+    scopes: token.scopes,
+    expiresAt: token.expiresAt,
+  };
   return { ok: true, principal: { user: token.user, lineage, access: accessOf(r.access) } };
 }
 
@@ -231,7 +242,12 @@ function wellFormedUsername(username: string): string | undefined {
   return USERNAME_PATTERN.test(username) ? username.toLowerCase() : undefined;
 }
 
-async function verifyPasswordOf(ctx: VerifyContext, typedName: string, password: string, options: VerifyOptions): Promise<Verification> {
+async function verifyPasswordOf(
+  ctx: VerifyContext,
+  typedName: string,
+  password: string,
+  options: VerifyOptions,
+): Promise<Verification> {
   if (!typedName || password.length === 0 || password.length > 1024) return refuse("invalid", "malformed");
   const { db, config } = ctx;
   const username = wellFormedUsername(typedName);
@@ -243,9 +259,15 @@ async function verifyPasswordOf(ctx: VerifyContext, typedName: string, password:
   };
   // The attempt is counted before the KDF and before any check, so a burst of concurrent
   // guesses cannot all pass a stale count, and a throttled guesser cannot make us burn CPU.
-  const named = db.select({ id: users.id }).from(users).where(eq(users.username, username ?? ""));
+  const named = db
+    .select({ id: users.id })
+    .from(users)
+    .where(eq(users.username, username ?? ""));
   const r = await batchNamed(db, {
-    user: db.select().from(users).where(eq(users.username, username ?? "")),
+    user: db
+      .select()
+      .from(users)
+      .where(eq(users.username, username ?? "")),
     counted: countAttemptQueries(db, keys),
     access: options.withAccess ? accessQueries(db, named) : [],
   });
@@ -266,5 +288,8 @@ async function verifyPasswordOf(ctx: VerifyContext, typedName: string, password:
   if (!user.lastLoginAt || now.getTime() - user.lastLoginAt.getTime() >= LAST_LOGIN_GRANULARITY_MS) set.lastLoginAt = now;
   if (needsRehash(user.passwordHash!, config.passwordParams)) set.passwordHash = hashPassword(password, config.passwordParams);
   if (Object.keys(set).length > 0) ctx.defer(db.update(users).set(set).where(eq(users.id, user.id)));
-  return { ok: true, principal: { user, lineage: { kind: "password" }, access: accessOf(options.withAccess ? r.access : undefined) } };
+  return {
+    ok: true,
+    principal: { user, lineage: { kind: "password" }, access: accessOf(options.withAccess ? r.access : undefined) },
+  };
 }

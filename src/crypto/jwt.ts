@@ -1,4 +1,4 @@
-import { decodeProtectedHeader, errors, jwtVerify, type JWK, type JWTPayload } from "jose";
+import { decodeProtectedHeader, errors, type JWK, type JWTPayload, jwtVerify } from "jose";
 import { importPublicJwk, type KeyAlgorithm } from "./keys";
 
 /** The longest-lived JWT the keyserver accepts: these prove possession, they are not sessions. */

@@ -72,13 +72,9 @@ export interface Pepper {
 }
 
 export async function importPepper(version: number, value: string): Promise<Pepper> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(value),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(value), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
   return { version, key };
 }
 
@@ -89,10 +85,7 @@ export async function hashSecret(secret: string, pepper: Pepper): Promise<string
 }
 
 /** Hashes under every configured pepper, current first, for a single `IN (…)` lookup. */
-export async function secretHashes(
-  secret: string,
-  peppers: { current: Pepper; previous: Pepper | null },
-): Promise<string[]> {
+export async function secretHashes(secret: string, peppers: { current: Pepper; previous: Pepper | null }): Promise<string[]> {
   const list = [peppers.current, ...(peppers.previous ? [peppers.previous] : [])];
   return Promise.all(list.map((p) => hashSecret(secret, p)));
 }

@@ -1,7 +1,7 @@
 // @peculiar/x509 resolves its algorithms through tsyringe, which needs the Reflect metadata API.
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { IMPORT, SIGN, type KeyAlgorithm } from "./keys";
+import { IMPORT, type KeyAlgorithm, SIGN } from "./keys";
 
 /*
  * keyward's token CA and the leaf certificates it gives each signing key. distribution

@@ -140,9 +140,7 @@ export const serviceKeys = sqliteTable(
     index("service_keys_service").on(t.service, t.createdAt),
     index("service_keys_expires").on(t.expiresAt).where(sql`expires_at IS NOT NULL`),
     index("service_keys_unapproved").on(t.createdAt).where(sql`approved_at IS NULL`),
-    index("service_keys_rotation_pending")
-      .on(t.createdAt)
-      .where(sql`rotation_duration_s IS NOT NULL AND flagged_at IS NULL`),
+    index("service_keys_rotation_pending").on(t.createdAt).where(sql`rotation_duration_s IS NOT NULL AND flagged_at IS NULL`),
   ],
 );
 
@@ -184,7 +182,9 @@ export const refreshTokens = sqliteTable(
     userId: text("user_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
-    via: text("via", { enum: ["password", "api_key", "registry_token"] }).notNull().default("password"),
+    via: text("via", { enum: ["password", "api_key", "registry_token"] })
+      .notNull()
+      .default("password"),
     apiKeyId: text("api_key_id").references(() => apiKeys.id, { onDelete: "cascade" }),
     registryTokenId: text("registry_token_id").references(() => registryTokens.id, { onDelete: "cascade" }),
     service: text("service").notNull(),
@@ -232,10 +232,7 @@ export const auditLog = sqliteTable(
     requestId: text("request_id"),
     metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
   },
-  (t) => [
-    index("audit_log_at").on(t.at),
-    index("audit_log_subject").on(t.subjectUserId, t.id),
-  ],
+  (t) => [index("audit_log_at").on(t.at), index("audit_log_subject").on(t.subjectUserId, t.id)],
 );
 
 /** Failed-authentication counters per (username, client), username and client address (see services/authFailures.ts). */

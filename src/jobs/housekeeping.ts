@@ -1,6 +1,6 @@
 import { CLOCK_TOLERANCE_SECONDS } from "../crypto/jwt";
 import { sweepStaleFailures } from "../services/authFailures";
-import { BATCH_ROWS, repeatInBatches, type JobContext, type JobResult } from "./context";
+import { BATCH_ROWS, type JobContext, type JobResult, repeatInBatches } from "./context";
 
 /** Failed-sign-in counters past their memory (index on window_start). */
 export async function sweepAuthFailures({ db, now }: JobContext): Promise<JobResult> {

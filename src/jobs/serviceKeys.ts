@@ -1,5 +1,5 @@
 import { retireSupersededSigningKeys, rotateSigningKeysIfDue } from "../services/signingKeys";
-import { BATCH_ROWS, repeatInBatches, type JobContext, type JobResult } from "./context";
+import { BATCH_ROWS, type JobContext, type JobResult, repeatInBatches } from "./context";
 
 const DAY_MS = 86_400_000;
 /** Quay's rules, which Quay itself only applied when other keys changed. */

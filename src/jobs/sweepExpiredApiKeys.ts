@@ -1,4 +1,4 @@
-import { BATCH_ROWS, repeatInBatches, type JobContext, type JobResult } from "./context";
+import { BATCH_ROWS, type JobContext, type JobResult, repeatInBatches } from "./context";
 
 // The same rows for both statements: they run in one D1 batch (one transaction).
 /** The selection, exported so a test can check its query plan. */

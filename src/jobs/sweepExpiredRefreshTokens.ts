@@ -1,4 +1,4 @@
-import { BATCH_ROWS, repeatInBatches, type JobContext, type JobResult } from "./context";
+import { BATCH_ROWS, type JobContext, type JobResult, repeatInBatches } from "./context";
 
 /** Expired refresh tokens are useless: delete them in bounded batches through the expiry index. */
 export async function sweepExpiredRefreshTokens({ d1, now }: JobContext): Promise<JobResult> {

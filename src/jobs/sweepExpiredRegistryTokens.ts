@@ -1,4 +1,4 @@
-import { BATCH_ROWS, repeatInBatches, type JobContext, type JobResult } from "./context";
+import { BATCH_ROWS, type JobContext, type JobResult, repeatInBatches } from "./context";
 
 /** The selection, exported so a test can check its query plan. */
 export const EXPIRED_REGISTRY_TOKENS = `SELECT id, registry_id, name, created_by_user_id, expires_at FROM registry_tokens

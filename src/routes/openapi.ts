@@ -16,7 +16,8 @@ export function openApiDocument(app: App) {
     type: "http",
     scheme: "bearer",
     bearerFormat: "JWT",
-    description: "A JWT with iss = the service and aud = keyward's audience, signed by the key (or an approved key of the service)",
+    description:
+      "A JWT with iss = the service and aud = keyward's audience, signed by the key (or an approved key of the service)",
   });
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",

@@ -3,11 +3,11 @@ import type { Config } from "../config";
 import { newSecret } from "../credentials/issue";
 import { batchNamed } from "../db/batch";
 import type { Db } from "../db/client";
-import { apiKeys, type ApiKey, type User } from "../db/schema";
+import { type ApiKey, apiKeys, type User } from "../db/schema";
 import { apiKeyOf, type Lineage } from "../domain/access";
 import { globMatches } from "../domain/repositories";
 import { badRequest, forbidden, notFound } from "../errors";
-import { auditInsert, auditInsertWhere, type Actor } from "./audit";
+import { type Actor, auditInsert, auditInsertWhere } from "./audit";
 
 export interface NewApiKey {
   label: string;

@@ -1,7 +1,7 @@
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
-import { insertWhere } from "../db/conditional";
 import type { Db } from "../db/client";
-import { auditLog, type AuditEntry } from "../db/schema";
+import { insertWhere } from "../db/conditional";
+import { type AuditEntry, auditLog } from "../db/schema";
 
 import type { Actor } from "../domain/access";
 

@@ -1,8 +1,8 @@
-import { inArray, lt, sql, type SQL } from "drizzle-orm";
+import { inArray, lt, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { authFailures } from "../db/schema";
 import { ApiError } from "../errors";
-import { auditInsert, type Actor } from "./audit";
+import { type Actor, auditInsert } from "./audit";
 
 /*
  * Failed-sign-in throttling with D1 rows, not the Workers rate-limiting binding: that binding
@@ -65,7 +65,10 @@ function clientGroup(address: string): string {
   if (zeros < 0) return address;
   const groups = [...head, ...Array<string>(zeros).fill("0"), ...tail];
   if (groups.length !== 8 || !groups.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return address;
-  return `${groups.slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16)).join(":")}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(":")}::/64`;
 }
 
 function countersOf(keys: FailureKeys): Counter[] {
@@ -122,7 +125,12 @@ export function failureCountsQuery(db: Db, keys: FailureKeys) {
   return db
     .select()
     .from(authFailures)
-    .where(inArray(authFailures.key, countersOf(keys).map((c) => c.key)));
+    .where(
+      inArray(
+        authFailures.key,
+        countersOf(keys).map((c) => c.key),
+      ),
+    );
 }
 
 function rateLimited(retryAfterMs: number): ApiError {
@@ -231,7 +239,12 @@ export function forgiveAttempt(db: Db, keys: FailureKeys) {
       count: sql`max(${authFailures.count} - 1, 0)`,
       windowStart: perCounter(buckets, (c) => sql`${authFailures.windowStart} - ${c.refillMs}`),
     })
-    .where(inArray(authFailures.key, buckets.map((c) => c.key)));
+    .where(
+      inArray(
+        authFailures.key,
+        buckets.map((c) => c.key),
+      ),
+    );
   if (pairs.length === 0) return giveBack;
   return db.batch([giveBack, db.delete(authFailures).where(inArray(authFailures.key, pairs))]);
 }

@@ -1,16 +1,16 @@
 import { and, asc, eq, inArray, type SQLWrapper } from "drizzle-orm";
 import type { Db } from "../db/client";
-import type { Role } from "../domain/access";
 import { publicRepositories, repositoryPermissions, type User } from "../db/schema";
+import type { Role } from "../domain/access";
 import { notFound } from "../errors";
-import { auditInsert, type Actor } from "./audit";
+import { type Actor, auditInsert } from "./audit";
 
 /*
  * Repository permissions (SPEC §2): grants of read/write/admin on a name or glob; every user
  * has admin on `<username>/*`; public repositories give anyone pull. The decisions themselves
  * are pure functions in domain/decisions.ts; this module reads and writes the rows.
  */
-export { ROLES, ROLE_ACTIONS, type Grant, type Role } from "../domain/access";
+export { type Grant, ROLE_ACTIONS, ROLES, type Role } from "../domain/access";
 
 /** A user's grants; `userId` may be a subquery, so they load in the credential's round trip. */
 export function grantsQuery(db: Db, userId: string | SQLWrapper) {
@@ -20,14 +20,17 @@ export function grantsQuery(db: Db, userId: string | SQLWrapper) {
     .where(typeof userId === "string" ? eq(repositoryPermissions.userId, userId) : inArray(repositoryPermissions.userId, userId));
 }
 
-
 export function publicPatternsQuery(db: Db) {
   return db.select({ pattern: publicRepositories.pattern }).from(publicRepositories);
 }
 
 export function listGrants(db: Db, userId: string) {
   return db
-    .select({ pattern: repositoryPermissions.pattern, role: repositoryPermissions.role, createdAt: repositoryPermissions.createdAt })
+    .select({
+      pattern: repositoryPermissions.pattern,
+      role: repositoryPermissions.role,
+      createdAt: repositoryPermissions.createdAt,
+    })
     .from(repositoryPermissions)
     .where(eq(repositoryPermissions.userId, userId))
     .orderBy(asc(repositoryPermissions.pattern));

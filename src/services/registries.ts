@@ -1,11 +1,11 @@
 import { asc, eq } from "drizzle-orm";
 import type { Config } from "../config";
+import type { Db } from "../db/client";
+import { type Registry, registries } from "../db/schema";
 import type { Principal } from "../domain/access";
 import { reservedNames } from "../domain/trust";
-import type { Db } from "../db/client";
-import { registries, type Registry } from "../db/schema";
 import { badRequest, conflict, forbidden, notFound } from "../errors";
-import { auditInsert, type Actor } from "./audit";
+import { type Actor, auditInsert } from "./audit";
 import { isUniqueViolation } from "./users";
 
 /*
@@ -77,13 +77,7 @@ export async function createRegistry(
   return registry;
 }
 
-export async function updateRegistry(
-  db: Db,
-  config: Config,
-  actor: Actor,
-  registry: Registry,
-  changes: { hostname?: string },
-) {
+export async function updateRegistry(db: Db, config: Config, actor: Actor, registry: Registry, changes: { hostname?: string }) {
   if (changes.hostname !== undefined) assertRegistryService(changes.hostname, config);
   const set: Partial<Registry> = { updatedAt: new Date(), updatedBy: actor.name };
   if (changes.hostname !== undefined) set.hostname = changes.hostname;

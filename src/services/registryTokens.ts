@@ -2,10 +2,10 @@ import { and, asc, count, eq, gt } from "drizzle-orm";
 import type { Config } from "../config";
 import { newSecret } from "../credentials/issue";
 import type { Db } from "../db/client";
-import { refreshTokens, type Registry, type RegistryToken, registryTokens } from "../db/schema";
+import { type Registry, type RegistryToken, refreshTokens, registryTokens } from "../db/schema";
 import type { Principal } from "../domain/access";
 import { badRequest, conflict, notFound } from "../errors";
-import { auditInsert, type Actor } from "./audit";
+import { type Actor, auditInsert } from "./audit";
 
 /*
  * IONOS-style registry access tokens: robots log in at /v2/auth with `name:krt_…` for their
@@ -102,7 +102,9 @@ export async function createToken(
   } catch (err) {
     const text = err instanceof Error ? `${err.message} ${String(err.cause ?? "")}` : "";
     if (text.includes("UNIQUE constraint failed")) {
-      throw conflict(text.includes("registry_tokens.id") ? `Token ${token.id} exists already` : `A token named ${input.name} exists already`);
+      throw conflict(
+        text.includes("registry_tokens.id") ? `Token ${token.id} exists already` : `A token named ${input.name} exists already`,
+      );
     }
     throw err;
   }

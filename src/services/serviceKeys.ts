@@ -1,14 +1,14 @@
 import { and, asc, desc, eq, gt, isNotNull, isNull, or, sql } from "drizzle-orm";
 import type { JWK } from "jose";
 import type { Config } from "../config";
-import { algorithmOf, exportPems, exportPublicJwk, generateKeyPair, thumbprint, type KeyAlgorithm } from "../crypto/keys";
+import { algorithmOf, exportPems, exportPublicJwk, generateKeyPair, type KeyAlgorithm, thumbprint } from "../crypto/keys";
 import { batchNamed } from "../db/batch";
 import type { Db } from "../db/client";
 import { insertWhere } from "../db/conditional";
-import { keyserverJtis, serviceKeys, type ServiceKey } from "../db/schema";
+import { keyserverJtis, type ServiceKey, serviceKeys } from "../db/schema";
 import { KEYWARD_SERVICE, reservedNames } from "../domain/trust";
 import { ApiError, badRequest, conflict, notFound } from "../errors";
-import { auditInsert, auditInsertWhere, type Actor } from "./audit";
+import { type Actor, auditInsert, auditInsertWhere } from "./audit";
 import { isUniqueViolation } from "./users";
 
 export { KEYWARD_SERVICE };
@@ -289,7 +289,14 @@ export async function registerServiceKey(db: Db, config: Config, actor: Actor, i
  * written only if the signer is still there, in the same transaction that deletes it, so of
  * parallel rotations signed by one key exactly one wins; the others get 409.
  */
-export async function rotateServiceKey(db: Db, config: Config, actor: Actor, signer: ServiceKey, input: RegisteredKey, jti: SpentJti) {
+export async function rotateServiceKey(
+  db: Db,
+  config: Config,
+  actor: Actor,
+  signer: ServiceKey,
+  input: RegisteredKey,
+  jti: SpentJti,
+) {
   assertManageable(input.service, config);
   assertFuture(input.expiration);
   if (await findServiceKey(db, input.kid)) throw conflict(`Service key ${input.kid} already exists`);
@@ -303,7 +310,12 @@ export async function rotateServiceKey(db: Db, config: Config, actor: Actor, sig
       audit: auditInsertWhere(
         db,
         actor,
-        { kind: "service_key.rotate", targetType: "service_key", targetId: input.kid, metadata: { service: input.service, replaces: signer.kid } },
+        {
+          kind: "service_key.rotate",
+          targetType: "service_key",
+          targetId: input.kid,
+          metadata: { service: input.service, replaces: signer.kid },
+        },
         signerStillApproved,
       ),
       removed: db.delete(serviceKeys).where(eq(serviceKeys.kid, signer.kid)),

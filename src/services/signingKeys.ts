@@ -1,12 +1,20 @@
 import { and, asc, desc, eq, gt, isNotNull, lt } from "drizzle-orm";
-import { SignJWT, type JWTPayload } from "jose";
+import { type JWTPayload, SignJWT } from "jose";
 import type { Config } from "../config";
 import { toBase64 } from "../crypto/encoding";
 import { open, seal } from "../crypto/envelope";
-import { exportPems, exportPublicJwk, generateKeyPair, importPrivateKey, IMPORT, thumbprint, type KeyAlgorithm } from "../crypto/keys";
+import {
+  exportPems,
+  exportPublicJwk,
+  generateKeyPair,
+  IMPORT,
+  importPrivateKey,
+  type KeyAlgorithm,
+  thumbprint,
+} from "../crypto/keys";
 import { CA_KEY_ALGORITHM, createCaCertificate, issueLeafCertificate, parseCertificate } from "../crypto/x509";
 import type { Db } from "../db/client";
-import { serviceKeys, tokenAuthorities, type ServiceKey, type TokenAuthority } from "../db/schema";
+import { type ServiceKey, serviceKeys, type TokenAuthority, tokenAuthorities } from "../db/schema";
 import { KEYWARD_SERVICE } from "../domain/trust";
 import { type Actor, auditInsert, SYSTEM_ACTOR } from "./audit";
 import { APPROVAL } from "./serviceKeys";
@@ -38,7 +46,12 @@ export async function ensureTokenCa(db: Db, config: Config, now = new Date()): P
   const id = crypto.randomUUID();
   const keys = await generateKeyPair(CA_KEY_ALGORITHM);
   const notAfter = new Date(now.getTime() + CA_LIFETIME_MS);
-  const cert = await createCaCertificate(keys, `keyward token CA ${config.issuer}`, new Date(now.getTime() - CLOCK_SKEW_MS), notAfter);
+  const cert = await createCaCertificate(
+    keys,
+    `keyward token CA ${config.issuer}`,
+    new Date(now.getTime() - CLOCK_SKEW_MS),
+    notAfter,
+  );
   const { pkcs8 } = await exportPems(keys);
   const row: TokenAuthority = {
     id,
@@ -49,7 +62,12 @@ export async function ensureTokenCa(db: Db, config: Config, now = new Date()): P
   };
   await db.batch([
     db.insert(tokenAuthorities).values(row),
-    auditInsert(db, SYSTEM_ACTOR, { kind: "token_ca.create", targetType: "token_ca", targetId: id, metadata: { notAfter: notAfter.toISOString() } }),
+    auditInsert(db, SYSTEM_ACTOR, {
+      kind: "token_ca.create",
+      targetType: "token_ca",
+      targetId: id,
+      metadata: { notAfter: notAfter.toISOString() },
+    }),
   ]);
   return row;
 }
@@ -75,7 +93,13 @@ export async function createSigningKey(
   actor: Actor = SYSTEM_ACTOR,
 ) {
   const ca = await ensureTokenCa(db, config, now);
-  const caKey = await crypto.subtle.importKey("pkcs8", await open(config.kek, ca.privateKeyEnc, `ca:${ca.id}`), IMPORT[CA_KEY_ALGORITHM], false, ["sign"]);
+  const caKey = await crypto.subtle.importKey(
+    "pkcs8",
+    await open(config.kek, ca.privateKeyEnc, `ca:${ca.id}`),
+    IMPORT[CA_KEY_ALGORITHM],
+    false,
+    ["sign"],
+  );
   const pair = await generateKeyPair(alg);
   const jwk = await exportPublicJwk(pair.publicKey);
   const kid = await thumbprint(jwk);

@@ -3,9 +3,9 @@ import type { Config } from "../config";
 import { hashPassword } from "../crypto/password";
 import { randomBase62 } from "../crypto/secrets";
 import type { Db } from "../db/client";
-import { refreshTokens, users, type User } from "../db/schema";
+import { refreshTokens, type User, users } from "../db/schema";
 import { badRequest, conflict, notFound } from "../errors";
-import { auditInsert, SYSTEM_ACTOR, type Actor } from "./audit";
+import { type Actor, auditInsert, SYSTEM_ACTOR } from "./audit";
 
 export { USERNAME_PATTERN } from "../domain/names";
 
@@ -33,7 +33,13 @@ export function ensureBootstrapAdmin(db: Db, config: Config): Promise<void> {
     const id = crypto.randomUUID();
     const inserted = await db
       .insert(users)
-      .values({ id, username, passwordHash: hashPassword(password, config.passwordParams), superuser: true, createdAt: new Date() })
+      .values({
+        id,
+        username,
+        passwordHash: hashPassword(password, config.passwordParams),
+        superuser: true,
+        createdAt: new Date(),
+      })
       .onConflictDoNothing()
       .returning({ id: users.id });
     // Another isolate may have won the race: only the one that inserted records it.
@@ -115,13 +121,7 @@ export interface UserChanges {
   superuser?: boolean;
 }
 
-export async function updateUser(
-  db: Db,
-  config: Config,
-  actor: Actor,
-  username: string,
-  changes: UserChanges,
-): Promise<User> {
+export async function updateUser(db: Db, config: Config, actor: Actor, username: string, changes: UserChanges): Promise<User> {
   const user = await getUser(db, username);
   if (user.id === actor.id && (changes.enabled === false || changes.superuser === false)) {
     throw badRequest("You cannot disable or demote yourself");

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { createDb } from "../../src/db/client";
 import { FAILURE_MEMORY_MS, LIMITS, PAIR_DELAY_MS, REFILL_MS, sweepStaleFailures } from "../../src/services/authFailures";
-import { basic, call, createUser, uniqueIp, type TestUser } from "../helpers";
+import { basic, call, createUser, type TestUser, uniqueIp } from "../helpers";
 
 /**
  * Password guessing as an attacker tries it, and what it must not do to the victim: a stranger
@@ -88,8 +88,10 @@ describe("an attacker guessing a victim's password", () => {
       expect((await me(wrong(victim), attacker)).status).toBe(401);
     }
     const expected = waits.map((_, i) => Math.min(PAIR_DELAY_MS.first * 2 ** i, PAIR_DELAY_MS.max) / 1000);
-    waits.forEach((wait, i) => expect(wait).toBeGreaterThan(expected[i]! - 2));
-    waits.forEach((wait, i) => expect(wait).toBeLessThanOrEqual(expected[i]!));
+    for (const [i, wait] of waits.entries()) {
+      expect(wait).toBeGreaterThan(expected[i]! - 2);
+      expect(wait).toBeLessThanOrEqual(expected[i]!);
+    }
     expect(PAIR_DELAY_MS.max).toBe(15 * 60_000);
   });
 

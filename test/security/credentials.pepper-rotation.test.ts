@@ -12,7 +12,12 @@ import { registryWithToken } from "./support";
  */
 
 const NEW_PEPPER = "rotated-pepper-0123456789abcdef0123456789abcdef";
-const both = { ...env, KEYWARD_PEPPER: NEW_PEPPER, KEYWARD_PEPPER_VERSION: "2", KEYWARD_PEPPER_PREVIOUS: `1:${env.KEYWARD_PEPPER}` };
+const both = {
+  ...env,
+  KEYWARD_PEPPER: NEW_PEPPER,
+  KEYWARD_PEPPER_VERSION: "2",
+  KEYWARD_PEPPER_PREVIOUS: `1:${env.KEYWARD_PEPPER}`,
+};
 const newOnly = { ...env, KEYWARD_PEPPER: NEW_PEPPER, KEYWARD_PEPPER_VERSION: "2", KEYWARD_PEPPER_PREVIOUS: undefined };
 
 async function fetchWith(workerEnv: typeof env, path: string, init: RequestInit = {}) {
@@ -34,26 +39,42 @@ describe("pepper rotation keeps every secret kind working and re-hashes it on us
     const { apiKey, uuid } = await createKey(user, { label: "rotate" });
     const robot = await registryWithToken([{ type: "repository", name: "ci/*", actions: ["pull"] }]);
     const minted = await json(
-      await fetchWith(env, `/v2/auth?service=registry.local&offline_token=true`, { headers: { authorization: basic(user.username, user.password) } }),
+      await fetchWith(env, `/v2/auth?service=registry.local&offline_token=true`, {
+        headers: { authorization: basic(user.username, user.password) },
+      }),
       200,
     );
     const refresh: string = minted.refresh_token;
-    const refreshId = (await env.DB.prepare("SELECT id FROM refresh_tokens ORDER BY created_at DESC LIMIT 1").first<{ id: string }>())!.id;
+    const refreshId = (await env.DB.prepare("SELECT id FROM refresh_tokens ORDER BY created_at DESC LIMIT 1").first<{
+      id: string;
+    }>())!.id;
 
     const useAll = async (workerEnv: typeof env) => [
       (await fetchWith(workerEnv, "/api/v1/user/", { headers: { authorization: `Bearer ${apiKey}` } })).status,
-      (await fetchWith(workerEnv, `/v2/auth?service=${robot.service}`, { headers: { authorization: basic(robot.name, robot.password) } })).status,
+      (
+        await fetchWith(workerEnv, `/v2/auth?service=${robot.service}`, {
+          headers: { authorization: basic(robot.name, robot.password) },
+        })
+      ).status,
       (
         await fetchWith(workerEnv, "/v2/auth", {
           method: "POST",
           headers: { "content-type": "application/x-www-form-urlencoded" },
-          body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refresh, service: "registry.local" }).toString(),
+          body: new URLSearchParams({
+            grant_type: "refresh_token",
+            refresh_token: refresh,
+            service: "registry.local",
+          }).toString(),
         })
       ).status,
     ];
 
     expect(await useAll(both)).toEqual([200, 200, 200]);
-    expect([await versions("api_keys", uuid), await versions("registry_tokens", robot.tokenId), await versions("refresh_tokens", refreshId)]).toEqual([2, 2, 2]);
+    expect([
+      await versions("api_keys", uuid),
+      await versions("registry_tokens", robot.tokenId),
+      await versions("refresh_tokens", refreshId),
+    ]).toEqual([2, 2, 2]);
     expect(await useAll(newOnly)).toEqual([200, 200, 200]);
   });
 
@@ -73,7 +94,9 @@ describe("pepper rotation keeps every secret kind working and re-hashes it on us
       }),
       201,
     );
-    expect((await fetchWith(newOnly, "/api/v1/user/", { headers: { authorization: `Bearer ${created.apiKey}` } })).status).toBe(200);
+    expect((await fetchWith(newOnly, "/api/v1/user/", { headers: { authorization: `Bearer ${created.apiKey}` } })).status).toBe(
+      200,
+    );
     expect(await versions("api_keys", created.uuid)).toBe(2);
   });
 });

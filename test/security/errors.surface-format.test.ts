@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { adminAuth, call, json, ORIGIN, type CallOptions } from "../helpers";
+import { adminAuth, type CallOptions, call, json, ORIGIN } from "../helpers";
 
 /**
  * Every error answers in the format of the surface its path belongs to (SPEC §5), including

@@ -1,11 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { adminAuth, call, json, uniqueName } from "../helpers";
-import { keyserverJwt, makeKeyPair, type ServiceKeyPair } from "../keys-helpers";
 import { loadConfig } from "../../src/config";
 import { createDb } from "../../src/db/client";
 import { SYSTEM_ACTOR } from "../../src/services/audit";
 import { findServiceKey, rotateServiceKey } from "../../src/services/serviceKeys";
+import { adminAuth, call, json, uniqueName } from "../helpers";
+import { keyserverJwt, makeKeyPair, type ServiceKeyPair } from "../keys-helpers";
 import { auditCount, expectStatuses } from "./support";
 
 /*
@@ -21,7 +21,9 @@ const put = (service: string, key: ServiceKeyPair, token: string) =>
 async function approvedKey(service: string): Promise<ServiceKeyPair> {
   const key = await makeKeyPair("ES256");
   expect((await put(service, key, await keyserverJwt(key, service))).status).toBe(202);
-  expect((await call(`/api/v1/superuser/approvedkeys/${key.kid}`, { method: "POST", auth: adminAuth(), json: {} })).status).toBe(201);
+  expect((await call(`/api/v1/superuser/approvedkeys/${key.kid}`, { method: "POST", auth: adminAuth(), json: {} })).status).toBe(
+    201,
+  );
   return key;
 }
 
@@ -42,7 +44,9 @@ describe("rotation race", () => {
     expect(kids).toHaveLength(1);
     const winner = candidates[responses.findIndex((r) => r.status === 200)]!;
     expect(kids).toEqual([winner.kid]);
-    const rows = await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE kind = 'service_key.rotate' AND json_extract(metadata, '$.replaces') = ?")
+    const rows = await env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE kind = 'service_key.rotate' AND json_extract(metadata, '$.replaces') = ?",
+    )
       .bind(signer.kid)
       .first<{ n: number }>();
     expect(rows!.n).toBe(1);
@@ -58,7 +62,10 @@ describe("rotation race", () => {
     const rotate = async (jti: string) => {
       const k = await makeKeyPair("ES256");
       const input = { service, kid: k.kid, jwk: k.jwk, expiration: null, rotationDurationSeconds: null, metadata: {} };
-      return rotateServiceKey(db, config, SYSTEM_ACTOR, signerRow, input, { id: `${service}:${jti}`, expiresAt: new Date(Date.now() + 60_000) });
+      return rotateServiceKey(db, config, SYSTEM_ACTOR, signerRow, input, {
+        id: `${service}:${jti}`,
+        expiresAt: new Date(Date.now() + 60_000),
+      });
     };
     await rotate("one");
     await expect(rotate("two")).rejects.toMatchObject({ code: "conflict" });
@@ -70,7 +77,9 @@ describe("registration race", () => {
   it("concurrent registrations of one kid: one 202, the rest 409, never a 500", async () => {
     const service = uniqueName("svc");
     const key = await makeKeyPair("ES256");
-    const responses = await Promise.all(Array.from({ length: 5 }, async () => put(service, key, await keyserverJwt(key, service))));
+    const responses = await Promise.all(
+      Array.from({ length: 5 }, async () => put(service, key, await keyserverJwt(key, service))),
+    );
     expectStatuses(responses, { 202: 1, 409: 4 });
     expect(await auditCount("service_key.register", key.kid)).toBe(1);
   });
@@ -82,7 +91,9 @@ describe("replays", () => {
     const signer = await approvedKey(service);
     const victim = await approvedKey(service);
     const jwt = await keyserverJwt(signer, service);
-    expect((await call(keyPath(service, victim.kid), { method: "DELETE", headers: { authorization: `Bearer ${jwt}` } })).status).toBe(204);
+    expect(
+      (await call(keyPath(service, victim.kid), { method: "DELETE", headers: { authorization: `Bearer ${jwt}` } })).status,
+    ).toBe(204);
     const replacement = await makeKeyPair("ES256");
     const replay = await put(service, replacement, jwt);
     expect(replay.status).toBe(403);

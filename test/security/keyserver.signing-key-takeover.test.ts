@@ -25,7 +25,10 @@ describe("an attacker going after keyward's signing keys", () => {
   it("cannot rotate keyward's key with a keyward-issued access token (the old exploit)", async () => {
     const before = await keywardKids();
     // Any token keyward issues, e.g. for a real registry service.
-    const { token } = await json(await call("/v2/auth?service=registry.local", { headers: { "cf-connecting-ip": uniqueIp() } }), 200);
+    const { token } = await json(
+      await call("/v2/auth?service=registry.local", { headers: { "cf-connecting-ip": uniqueIp() } }),
+      200,
+    );
     expect(decodeProtectedHeader(token).typ).toBe("at+jwt");
     const attacker = await makeKeyPair("ES256");
     const put = await call(`/keys/services/keyward/keys/${attacker.kid}`, {
@@ -35,13 +38,19 @@ describe("an attacker going after keyward's signing keys", () => {
     });
     expect(put.status).toBe(403);
     expect((await put.json<any>()).error.message).toContain("managed by keyward alone");
-    const del = await call(`/keys/services/keyward/keys/${before[0]}`, { method: "DELETE", headers: { authorization: `Bearer ${token}` } });
+    const del = await call(`/keys/services/keyward/keys/${before[0]}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(del.status).toBe(403);
     expect(await keywardKids()).toEqual(before);
   });
 
   it("cannot use keyward's access token at the keyserver for any other service either", async () => {
-    const { token } = await json(await call("/v2/auth?service=registry.local", { headers: { "cf-connecting-ip": uniqueIp() } }), 200);
+    const { token } = await json(
+      await call("/v2/auth?service=registry.local", { headers: { "cf-connecting-ip": uniqueIp() } }),
+      200,
+    );
     const attacker = await makeKeyPair("ES256");
     const res = await call(`/keys/services/registry.local/keys/${attacker.kid}`, {
       method: "PUT",
@@ -64,7 +73,11 @@ describe("an attacker going after keyward's signing keys", () => {
   });
 
   it("cannot create a service key or a registry named like keyward", async () => {
-    const res = await call("/api/v1/superuser/keys", { method: "POST", auth: adminAuth(), json: { service: "keyward", expiration: null } });
+    const res = await call("/api/v1/superuser/keys", {
+      method: "POST",
+      auth: adminAuth(),
+      json: { service: "keyward", expiration: null },
+    });
     expect(res.status).toBe(403);
     const reg = await call("/registries", {
       method: "POST",
@@ -76,9 +89,13 @@ describe("an attacker going after keyward's signing keys", () => {
 
   it("reading the JWKS and certs.pem writes nothing, even when a rotation is due", async () => {
     // Make the current key look due for rotation: a read used to create one.
-    await env.DB.prepare("UPDATE service_keys SET expires_at = ? WHERE service = 'keyward'").bind(Date.now() + 86_400_000).run();
+    await env.DB.prepare("UPDATE service_keys SET expires_at = ? WHERE service = 'keyward'")
+      .bind(Date.now() + 86_400_000)
+      .run();
     const count = async () =>
-      (await env.DB.prepare("SELECT (SELECT count(*) FROM service_keys) + (SELECT count(*) FROM token_authorities) + (SELECT count(*) FROM audit_log) AS n").first<{ n: number }>())!.n;
+      (await env.DB.prepare(
+        "SELECT (SELECT count(*) FROM service_keys) + (SELECT count(*) FROM token_authorities) + (SELECT count(*) FROM audit_log) AS n",
+      ).first<{ n: number }>())!.n;
     const before = await count();
     await json(await call("/.well-known/jwks.json"), 200);
     await json(await call("/keys/services/keyward/keys"), 200);

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { generateSecret } from "../../src/crypto/secrets";
-import { ACCEPTED, accepts, type Boundary, keyserverJwtRefusal, type PresentedKind, presentedKind, reservedNames } from "../../src/domain/trust";
+import {
+  ACCEPTED,
+  accepts,
+  type Boundary,
+  keyserverJwtRefusal,
+  type PresentedKind,
+  presentedKind,
+  reservedNames,
+} from "../../src/domain/trust";
 import { basic, call, createKey, createUser, json, uniqueIp } from "../helpers";
 import { postToken, registryWithToken } from "./support";
 
@@ -73,9 +81,23 @@ describe("the table, against the running Worker", () => {
     const { apiKey } = await createKey(user);
     const robot = await registryWithToken([{ type: "repository", name: "ci/*", actions: ["pull"] }]);
     const refresh = (
-      await json(await postToken({ grant_type: "password", username: user.username, password: user.password, service: "registry.local", access_type: "offline" }), 200)
+      await json(
+        await postToken({
+          grant_type: "password",
+          username: user.username,
+          password: user.password,
+          service: "registry.local",
+          access_type: "offline",
+        }),
+        200,
+      )
     ).refresh_token;
-    const accessToken = (await json(await call("/v2/auth?service=registry.local", { auth: user.auth, headers: { "cf-connecting-ip": uniqueIp() } }), 200)).token;
+    const accessToken = (
+      await json(
+        await call("/v2/auth?service=registry.local", { auth: user.auth, headers: { "cf-connecting-ip": uniqueIp() } }),
+        200,
+      )
+    ).token;
     const me = (auth: string) => call("/api/v1/user/", { auth, headers: { "cf-connecting-ip": uniqueIp() } });
     expect((await me(user.auth)).status).toBe(200);
     expect((await me(`Bearer ${apiKey}`)).status).toBe(200);
@@ -90,17 +112,37 @@ describe("the table, against the running Worker", () => {
   it("/v2/auth Basic takes no refresh token and no access token", async () => {
     const user = await createUser();
     const refresh = (
-      await json(await postToken({ grant_type: "password", username: user.username, password: user.password, service: "registry.local", access_type: "offline" }), 200)
+      await json(
+        await postToken({
+          grant_type: "password",
+          username: user.username,
+          password: user.password,
+          service: "registry.local",
+          access_type: "offline",
+        }),
+        200,
+      )
     ).refresh_token;
-    const res = await call("/v2/auth?service=registry.local", { auth: basic(user.username, refresh), headers: { "cf-connecting-ip": uniqueIp() } });
+    const res = await call("/v2/auth?service=registry.local", {
+      auth: basic(user.username, refresh),
+      headers: { "cf-connecting-ip": uniqueIp() },
+    });
     expect(res.status).toBe(401);
-    const grant = await postToken({ grant_type: "password", username: user.username, password: refresh, service: "registry.local" });
+    const grant = await postToken({
+      grant_type: "password",
+      username: user.username,
+      password: refresh,
+      service: "registry.local",
+    });
     expect(grant.status).toBe(401);
   });
 
   it("a registry token used for another registry's service says so, without naming it", async () => {
     const robot = await registryWithToken([{ type: "repository", name: "ci/*", actions: ["pull"] }]);
-    const res = await call("/v2/auth?service=registry.local", { auth: basic(robot.name, robot.password), headers: { "cf-connecting-ip": uniqueIp() } });
+    const res = await call("/v2/auth?service=registry.local", {
+      auth: basic(robot.name, robot.password),
+      headers: { "cf-connecting-ip": uniqueIp() },
+    });
     const body = await json(res, 401);
     expect(body.errors[0].message).toBe("This credential belongs to another registry's service");
     expect(body.errors[0].message).not.toContain(robot.service);

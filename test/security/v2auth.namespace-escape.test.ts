@@ -21,7 +21,10 @@ async function userNamed(username: string): Promise<TestUser> {
 beforeAll(async () => {
   alice = await userNamed(`alice${Math.random().toString(36).slice(2, 7)}`);
   johnDoe = await userNamed(`john.doe${Math.random().toString(36).slice(2, 7)}`);
-  await json(await call("/api/v1/superuser/public-repositories", { method: "POST", auth: adminAuth(), json: { repository: "library/*" } }), 200);
+  await json(
+    await call("/api/v1/superuser/public-repositories", { method: "POST", auth: adminAuth(), json: { repository: "library/*" } }),
+    200,
+  );
 });
 
 describe("a dotted first segment is a namespace, never a host", () => {
@@ -32,7 +35,10 @@ describe("a dotted first segment is a namespace, never a host", () => {
   });
 
   it("anonymous gets nothing on john.doe/library/secret although library/* is public", async () => {
-    const access = await granted(undefined, [`repository:${johnDoe.username}/library/secret:pull`, "repository:library/alpine:pull"]);
+    const access = await granted(undefined, [
+      `repository:${johnDoe.username}/library/secret:pull`,
+      "repository:library/alpine:pull",
+    ]);
     expect(access.map((e) => e.actions)).toEqual([[], ["pull"]]);
   });
 
@@ -51,9 +57,14 @@ describe("a dotted first segment is a namespace, never a host", () => {
 
   it("grants, public repositories, key scopes and IONOS scopes take the same grammar", async () => {
     const bad = "host:5000/app";
-    await json(await call("/api/v1/superuser/public-repositories", { method: "POST", auth: adminAuth(), json: { repository: bad } }), 400);
+    await json(
+      await call("/api/v1/superuser/public-repositories", { method: "POST", auth: adminAuth(), json: { repository: bad } }),
+      400,
+    );
     await json(await call("/v2/_zot/ext/apikey", { method: "POST", auth: alice.auth, json: { label: "x", scopes: [bad] } }), 400);
-    const count = await env.DB.prepare("SELECT count(*) AS n FROM public_repositories WHERE pattern = ?").bind(bad).first<{ n: number }>();
+    const count = await env.DB.prepare("SELECT count(*) AS n FROM public_repositories WHERE pattern = ?")
+      .bind(bad)
+      .first<{ n: number }>();
     expect(count!.n).toBe(0);
   });
 });

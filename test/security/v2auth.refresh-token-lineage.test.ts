@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { adminAuth, basic, call, createKey, createUser, json, uniqueIp, type TestUser } from "../helpers";
+import { adminAuth, basic, call, createKey, createUser, json, type TestUser, uniqueIp } from "../helpers";
 import { postToken, registryWithToken } from "./support";
 
 /*
@@ -19,7 +19,10 @@ beforeAll(async () => {
 
 async function refreshFromGet(auth: string): Promise<string> {
   const body = await json(
-    await call(`/v2/auth?service=${SERVICE}&offline_token=true&client_id=docker`, { auth, headers: { "cf-connecting-ip": uniqueIp() } }),
+    await call(`/v2/auth?service=${SERVICE}&offline_token=true&client_id=docker`, {
+      auth,
+      headers: { "cf-connecting-ip": uniqueIp() },
+    }),
     200,
   );
   expect(body.refresh_token).toMatch(/^krf_/);
@@ -66,7 +69,9 @@ describe("a refresh token dies with what minted it", () => {
     const listed = await json(await call("/api/v1/user/refresh-tokens", { auth: alice.auth }), 200);
     const mine = listed.refreshTokens.find((t: any) => t.parentId === uuid);
     expect(new Date(mine.expiresAt).getTime()).toBeLessThanOrEqual(new Date(expirationDate).getTime());
-    await env.DB.prepare("UPDATE api_keys SET expires_at = ? WHERE id = ?").bind(Date.now() - 1000, uuid).run();
+    await env.DB.prepare("UPDATE api_keys SET expires_at = ? WHERE id = ?")
+      .bind(Date.now() - 1000, uuid)
+      .run();
     await json(await redeem(refresh, ""), 401);
   });
 
@@ -76,7 +81,11 @@ describe("a refresh token dies with what minted it", () => {
     const { apiKey } = await createKey(bob, { label: "k" });
     const byKey = await refreshFromPost(bob.username, apiKey);
     await json(
-      await call(`/api/v1/superuser/users/${bob.username}`, { method: "PUT", auth: adminAuth(), json: { password: "a-new-password-123" } }),
+      await call(`/api/v1/superuser/users/${bob.username}`, {
+        method: "PUT",
+        auth: adminAuth(),
+        json: { password: "a-new-password-123" },
+      }),
       200,
     );
     await json(await redeem(byPassword, ""), 401);
@@ -86,7 +95,10 @@ describe("a refresh token dies with what minted it", () => {
   it("when its user is disabled", async () => {
     const carol = await createUser();
     const refresh = await refreshFromPost(carol.username, carol.password);
-    await json(await call(`/api/v1/superuser/users/${carol.username}`, { method: "PUT", auth: adminAuth(), json: { enabled: false } }), 200);
+    await json(
+      await call(`/api/v1/superuser/users/${carol.username}`, { method: "PUT", auth: adminAuth(), json: { enabled: false } }),
+      200,
+    );
     await json(await redeem(refresh, ""), 401);
   });
 
@@ -98,12 +110,20 @@ describe("a refresh token dies with what minted it", () => {
     expect(token.sub).toBe(robot.name);
     expect((token.access as any)[0].actions).toEqual(["pull"]);
     await json(
-      await call(`/registries/${robot.registryId}/tokens/${robot.tokenId}`, { method: "PATCH", auth: adminAuth(), json: { status: "disabled" } }),
+      await call(`/registries/${robot.registryId}/tokens/${robot.tokenId}`, {
+        method: "PATCH",
+        auth: adminAuth(),
+        json: { status: "disabled" },
+      }),
       200,
     );
     await json(await redeem(refresh, "", robot.service), 401);
     await json(
-      await call(`/registries/${robot.registryId}/tokens/${robot.tokenId}`, { method: "PATCH", auth: adminAuth(), json: { status: "enabled" } }),
+      await call(`/registries/${robot.registryId}/tokens/${robot.tokenId}`, {
+        method: "PATCH",
+        auth: adminAuth(),
+        json: { status: "enabled" },
+      }),
       200,
     );
     await json(await redeem(refresh, "", robot.service), 200);

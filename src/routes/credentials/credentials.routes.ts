@@ -33,7 +33,11 @@ export const revokeRefreshTokenRoute = createRoute({
   summary: "Revoke one of the caller's refresh tokens",
   security: basicOrBearer,
   middleware: [authenticate, requireUser],
-  request: { params: z.object({ id: z.uuid({ error: "must be a refresh token id (a UUID)" }).openapi({ param: { name: "id", in: "path" } }) }) },
+  request: {
+    params: z.object({
+      id: z.uuid({ error: "must be a refresh token id (a UUID)" }).openapi({ param: { name: "id", in: "path" } }),
+    }),
+  },
   responses: { 204: { description: "Revoked" }, ...standardErrors, ...notFoundError },
 });
 
@@ -41,7 +45,9 @@ const SigningKeyView = z
   .object({
     kid: z.string(),
     algorithm: z.enum(KEY_ALGORITHMS),
-    state: z.enum(["active", "retiring"]).openapi({ description: "active signs new tokens; retiring is published until its tokens expire" }),
+    state: z
+      .enum(["active", "retiring"])
+      .openapi({ description: "active signs new tokens; retiring is published until its tokens expire" }),
     createdAt: z.string(),
     expiresAt: z.string().nullable(),
     certificate: z.string().nullable().openapi({ description: "Leaf certificate (DER, base64) signed by the token CA" }),
@@ -70,7 +76,14 @@ export const rotateSigningKeyRoute = createRoute({
   request: {
     body: {
       required: false,
-      content: { "application/json": { schema: z.object({ algorithm: z.enum(KEY_ALGORITHMS).optional() }).strict().openapi("RotateSigningKey") } },
+      content: {
+        "application/json": {
+          schema: z
+            .object({ algorithm: z.enum(KEY_ALGORITHMS).optional() })
+            .strict()
+            .openapi("RotateSigningKey"),
+        },
+      },
     },
   },
   responses: {

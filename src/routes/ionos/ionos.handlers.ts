@@ -16,7 +16,6 @@ import {
 } from "../../services/registryTokens";
 import type * as routes from "./ionos.routes";
 
-
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
 function registryView(r: Registry) {
@@ -60,7 +59,11 @@ function tokenView(t: RegistryToken, password = "") {
   };
 }
 
-function tokenFields(p: { expiryDate?: string | null; scopes?: TokenFields["scopes"]; status?: TokenFields["status"] }): TokenFields {
+function tokenFields(p: {
+  expiryDate?: string | null;
+  scopes?: TokenFields["scopes"];
+  status?: TokenFields["status"];
+}): TokenFields {
   return { expiresAt: p.expiryDate ? new Date(p.expiryDate) : null, scopes: p.scopes ?? [], status: p.status ?? "enabled" };
 }
 
@@ -69,7 +72,17 @@ const managed = (c: Context<AppEnv>, registryId: string) => getManagedRegistry(c
 export const listRegistriesHandler: RouteHandler<typeof routes.listRegistriesRoute, AppEnv> = async (c) => {
   const items = (await listRegistries(c.get("db"), currentUser(c))).map(registryView);
   return c.json(
-    { id: "registries", type: "collection" as const, href: "/registries", items, offset: 0, limit: items.length, count: items.length, total: items.length, _links: { self: "/registries" } },
+    {
+      id: "registries",
+      type: "collection" as const,
+      href: "/registries",
+      items,
+      offset: 0,
+      limit: items.length,
+      count: items.length,
+      total: items.length,
+      _links: { self: "/registries" },
+    },
     200,
   );
 };
@@ -184,4 +197,3 @@ export const deleteTokenHandler: RouteHandler<typeof routes.deleteTokenRoute, Ap
   await deleteToken(c.get("db"), actorOf(c), existing);
   return c.body(null, 204);
 };
-

@@ -29,72 +29,126 @@ const registryTags = ["Registries (IONOS)"];
 const tokenTags = ["Registry tokens (IONOS)"];
 
 export const listRegistriesRoute = createRoute({
-  method: "get", path: "/registries", tags: registryTags, security: basicOrBearer, middleware: user,
+  method: "get",
+  path: "/registries",
+  tags: registryTags,
+  security: basicOrBearer,
+  middleware: user,
   summary: "Registries the caller manages",
   responses: { 200: jsonResponse(Collection(RegistryView, "RegistryCollection"), "Registries"), ...errors },
 });
 
 export const createRegistryRoute = createRoute({
-  method: "post", path: "/registries", tags: registryTags, security: basicOrBearer, middleware: writer,
+  method: "post",
+  path: "/registries",
+  tags: registryTags,
+  security: basicOrBearer,
+  middleware: writer,
   summary: "Create a registry (superusers); hostname = the service its registry sends to /v2/auth",
   request: { body: jsonBody(CreateRegistryBody) },
   responses: { 201: jsonResponse(RegistryView, "Created"), ...errors, 409: err("Name or hostname taken") },
 });
 
 export const getRegistryRoute = createRoute({
-  method: "get", path: "/registries/{registryId}", tags: registryTags, security: basicOrBearer, middleware: user,
-  summary: "Get a registry", request: { params: RegistryIdParam },
+  method: "get",
+  path: "/registries/{registryId}",
+  tags: registryTags,
+  security: basicOrBearer,
+  middleware: user,
+  summary: "Get a registry",
+  request: { params: RegistryIdParam },
   responses: { 200: jsonResponse(RegistryView, "The registry"), ...errors },
 });
 
 export const patchRegistryRoute = createRoute({
-  method: "patch", path: "/registries/{registryId}", tags: registryTags, security: basicOrBearer, middleware: writer,
-  summary: "Change a registry's hostname", request: { params: RegistryIdParam, body: jsonBody(PatchRegistryBody) },
+  method: "patch",
+  path: "/registries/{registryId}",
+  tags: registryTags,
+  security: basicOrBearer,
+  middleware: writer,
+  summary: "Change a registry's hostname",
+  request: { params: RegistryIdParam, body: jsonBody(PatchRegistryBody) },
   responses: { 200: jsonResponse(RegistryView, "The registry"), ...errors, 409: err("Hostname taken") },
 });
 
 export const deleteRegistryRoute = createRoute({
-  method: "delete", path: "/registries/{registryId}", tags: registryTags, security: basicOrBearer, middleware: user,
-  summary: "Delete a registry and all its tokens", request: { params: RegistryIdParam },
+  method: "delete",
+  path: "/registries/{registryId}",
+  tags: registryTags,
+  security: basicOrBearer,
+  middleware: user,
+  summary: "Delete a registry and all its tokens",
+  request: { params: RegistryIdParam },
   responses: { 204: { description: "Deleted" }, ...errors },
 });
 
 export const listTokensRoute = createRoute({
-  method: "get", path: "/registries/{registryId}/tokens", tags: tokenTags, security: basicOrBearer, middleware: user,
+  method: "get",
+  path: "/registries/{registryId}/tokens",
+  tags: tokenTags,
+  security: basicOrBearer,
+  middleware: user,
   summary: "List tokens, by name, offset/limit (or keyset `after`)",
   request: { params: RegistryIdParam, query: ListQuery },
   responses: { 200: jsonResponse(Collection(TokenView, "TokenCollection"), "One page of tokens"), ...errors },
 });
 
 export const createTokenRoute = createRoute({
-  method: "post", path: "/registries/{registryId}/tokens", tags: tokenTags, security: basicOrBearer, middleware: writer,
+  method: "post",
+  path: "/registries/{registryId}/tokens",
+  tags: tokenTags,
+  security: basicOrBearer,
+  middleware: writer,
   summary: "Create a token; the password is only in this response",
   request: { params: RegistryIdParam, body: jsonBody(CreateTokenBody) },
   responses: { 201: jsonResponse(TokenView, "Created (Location header)"), ...errors, 409: err("Name taken") },
 });
 
 export const getTokenRoute = createRoute({
-  method: "get", path: "/registries/{registryId}/tokens/{tokenId}", tags: tokenTags, security: basicOrBearer, middleware: user,
-  summary: "Get a token (never its password)", request: { params: TokenIdParams },
+  method: "get",
+  path: "/registries/{registryId}/tokens/{tokenId}",
+  tags: tokenTags,
+  security: basicOrBearer,
+  middleware: user,
+  summary: "Get a token (never its password)",
+  request: { params: TokenIdParams },
   responses: { 200: jsonResponse(TokenView, "The token"), ...errors },
 });
 
 export const putTokenRoute = createRoute({
-  method: "put", path: "/registries/{registryId}/tokens/{tokenId}", tags: tokenTags, security: basicOrBearer, middleware: writer,
+  method: "put",
+  path: "/registries/{registryId}/tokens/{tokenId}",
+  tags: tokenTags,
+  security: basicOrBearer,
+  middleware: writer,
   summary: "Create or replace a token (new password either way; the name cannot change)",
   request: { params: TokenIdParams, body: jsonBody(CreateTokenBody) },
-  responses: { 200: jsonResponse(TokenView, "Replaced"), 201: jsonResponse(TokenView, "Created"), ...errors, 409: err("Name taken") },
+  responses: {
+    200: jsonResponse(TokenView, "Replaced"),
+    201: jsonResponse(TokenView, "Created"),
+    ...errors,
+    409: err("Name taken"),
+  },
 });
 
 export const patchTokenRoute = createRoute({
-  method: "patch", path: "/registries/{registryId}/tokens/{tokenId}", tags: tokenTags, security: basicOrBearer, middleware: writer,
-  summary: "Change expiryDate, scopes or status", request: { params: TokenIdParams, body: jsonBody(PatchTokenBody) },
+  method: "patch",
+  path: "/registries/{registryId}/tokens/{tokenId}",
+  tags: tokenTags,
+  security: basicOrBearer,
+  middleware: writer,
+  summary: "Change expiryDate, scopes or status",
+  request: { params: TokenIdParams, body: jsonBody(PatchTokenBody) },
   responses: { 200: jsonResponse(TokenView, "The token"), ...errors },
 });
 
 export const deleteTokenRoute = createRoute({
-  method: "delete", path: "/registries/{registryId}/tokens/{tokenId}", tags: tokenTags, security: basicOrBearer, middleware: user,
-  summary: "Delete a token", request: { params: TokenIdParams },
+  method: "delete",
+  path: "/registries/{registryId}/tokens/{tokenId}",
+  tags: tokenTags,
+  security: basicOrBearer,
+  middleware: user,
+  summary: "Delete a token",
+  request: { params: TokenIdParams },
   responses: { 204: { description: "Deleted" }, ...errors },
 });
-

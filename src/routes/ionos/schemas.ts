@@ -3,10 +3,16 @@ import { RepositoryGlob } from "../../domain/repositories";
 
 const UUID = /^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$/;
 export const RegistryIdParam = z.object({
-  registryId: z.string().regex(UUID, "must be a UUID").openapi({ param: { name: "registryId", in: "path" } }),
+  registryId: z
+    .string()
+    .regex(UUID, "must be a UUID")
+    .openapi({ param: { name: "registryId", in: "path" } }),
 });
 export const TokenIdParams = RegistryIdParam.extend({
-  tokenId: z.string().regex(UUID, "must be a UUID").openapi({ param: { name: "tokenId", in: "path" } }),
+  tokenId: z
+    .string()
+    .regex(UUID, "must be a UUID")
+    .openapi({ param: { name: "tokenId", in: "path" } }),
 });
 
 export const NAME_PATTERN = /^[a-z][-a-z0-9]{1,61}[a-z0-9]$/;
@@ -22,7 +28,10 @@ export const TokenScope = z
   .object({
     type: z.enum(["repository", "registry"]),
     name: ScopeName,
-    actions: z.array(z.enum(["pull", "push", "delete"])).min(1).max(3),
+    actions: z
+      .array(z.enum(["pull", "push", "delete"]))
+      .min(1)
+      .max(3),
   })
   .strict()
   .openapi("TokenScope");
@@ -66,7 +75,10 @@ export const PatchTokenBody = z
 
 export const ListQuery = z
   .object({
-    offset: z.string().regex(/^\d{1,9}$/, "must be a non-negative integer").default("0"),
+    offset: z
+      .string()
+      .regex(/^\d{1,9}$/, "must be a non-negative integer")
+      .default("0"),
     limit: z
       .string()
       .regex(/^\d{1,4}$/, "must be an integer from 0 to 1000")

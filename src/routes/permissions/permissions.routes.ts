@@ -1,13 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authenticate, requireSuperuser } from "../../auth/authenticate";
-import { ROLES } from "../../services/permissions";
 import { USERNAME_PATTERN } from "../../domain/names";
+import { ROLES } from "../../services/permissions";
 import { basicOrBearer, jsonBody, jsonResponse, keyApiBodyLimit, notFoundError, RepositoryGlob, standardErrors } from "../common";
 
 const tags = ["Repository permissions"];
 const superuserOnly = [authenticate, requireSuperuser];
 const UsernameParam = z.object({
-  username: z.string().regex(USERNAME_PATTERN, "not a valid username").openapi({ param: { name: "username", in: "path" } }),
+  username: z
+    .string()
+    .regex(USERNAME_PATTERN, "not a valid username")
+    .openapi({ param: { name: "username", in: "path" } }),
 });
 const Grant = z.object({ repository: z.string(), role: z.enum(ROLES), created: z.string() }).openapi("Grant");
 
@@ -31,9 +34,18 @@ export const setGrantRoute = createRoute({
   middleware: [keyApiBodyLimit, ...superuserOnly],
   request: {
     params: UsernameParam,
-    body: jsonBody(z.object({ repository: RepositoryGlob, role: z.enum(ROLES) }).strict().openapi("SetGrant")),
+    body: jsonBody(
+      z
+        .object({ repository: RepositoryGlob, role: z.enum(ROLES) })
+        .strict()
+        .openapi("SetGrant"),
+    ),
   },
-  responses: { 200: jsonResponse(z.object({ repository: z.string(), role: z.enum(ROLES) }), "The grant"), ...standardErrors, ...notFoundError },
+  responses: {
+    200: jsonResponse(z.object({ repository: z.string(), role: z.enum(ROLES) }), "The grant"),
+    ...standardErrors,
+    ...notFoundError,
+  },
 });
 
 export const removeGrantRoute = createRoute({

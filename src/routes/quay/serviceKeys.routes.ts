@@ -5,17 +5,9 @@ import { basicOrBearer, jsonBody, jsonResponse, keyApiBodyLimit, notFoundError, 
 
 const tags = ["Service keys (Quay API v1)"];
 
-export const ServiceName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "must be 1-63 of a-z, 0-9, '.', '_', '-'");
-export const Kid = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{43}$/, "must be an RFC 7638 SHA-256 thumbprint (43 base64url characters)");
-const UnixSeconds = z
-  .number()
-  .int("must be whole unix seconds")
-  .min(0)
-  .max(253402300799, "must be before the year 10000");
+export const ServiceName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "must be 1-63 of a-z, 0-9, '.', '_', '-'");
+export const Kid = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be an RFC 7638 SHA-256 thumbprint (43 base64url characters)");
+const UnixSeconds = z.number().int("must be whole unix seconds").min(0).max(253402300799, "must be before the year 10000");
 const Metadata = z.record(z.string().max(128), z.unknown()).refine((m) => Object.keys(m).length <= 64, "at most 64 entries");
 
 const KeyView = z

@@ -1,15 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authenticate, requireSuperuser, requireUser } from "../../auth/authenticate";
 import { USERNAME_PATTERN } from "../../services/users";
-import {
-  basicOrBearer,
-  conflictError,
-  jsonBody,
-  jsonResponse,
-  keyApiBodyLimit,
-  notFoundError,
-  standardErrors,
-} from "../common";
+import { basicOrBearer, conflictError, jsonBody, jsonResponse, keyApiBodyLimit, notFoundError, standardErrors } from "../common";
 
 const tags = ["Users (Quay API v1)"];
 

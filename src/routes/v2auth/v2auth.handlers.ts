@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { actorOf } from "../../auth/request";
 import { principalFromHeader, verifyPresented } from "../../auth/authenticate";
+import { actorOf } from "../../auth/request";
 import { mintRefreshToken } from "../../credentials/refreshTokens";
 import type { Principal } from "../../domain/access";
 import { grantAccess, parseScopes } from "../../domain/decisions";
@@ -73,7 +73,12 @@ export const postToken: RouteHandler<typeof postTokenRoute, AppEnv> = async (c) 
   } else {
     if (!form.refresh_token) throw badRequest("refresh_token is required for grant_type=refresh_token");
     const presented = { username: null, value: form.refresh_token };
-    principal = await verifyPresented(c, presented, { boundary: "v2auth_refresh", withAccess: true, service }, "Invalid refresh token");
+    principal = await verifyPresented(
+      c,
+      presented,
+      { boundary: "v2auth_refresh", withAccess: true, service },
+      "Invalid refresh token",
+    );
     refreshToken = form.refresh_token;
   }
   const issued = await accessTokenFor(c, principal, service, scopes);

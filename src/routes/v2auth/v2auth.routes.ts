@@ -16,9 +16,7 @@ const TokenResponse = z
   })
   .openapi("RegistryToken");
 
-const DockerErrors = z
-  .object({ errors: z.array(z.object({ code: z.string(), message: z.string() })) })
-  .openapi("DockerErrors");
+const DockerErrors = z.object({ errors: z.array(z.object({ code: z.string(), message: z.string() })) }).openapi("DockerErrors");
 const errors = {
   400: jsonResponse(DockerErrors, "Bad request (e.g. scope syntax)"),
   401: jsonResponse(DockerErrors, "Bad credentials"),

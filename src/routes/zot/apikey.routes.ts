@@ -6,9 +6,9 @@ import {
   jsonBody,
   jsonResponse,
   keyApiBodyLimit,
+  notFoundError,
   RepositoryGlob,
   standardErrors,
-  notFoundError,
 } from "../common";
 
 const tags = ["zot API keys"];
@@ -16,7 +16,11 @@ const tags = ["zot API keys"];
 export const CreateApiKeyBody = z
   .object({
     label: z.string().trim().min(1).max(128).openapi({ example: "git" }),
-    scopes: z.array(RepositoryGlob).max(100).optional().openapi({ example: ["repo1", "repo2"] }),
+    scopes: z
+      .array(RepositoryGlob)
+      .max(100)
+      .optional()
+      .openapi({ example: ["repo1", "repo2"] }),
     expirationDate: z.iso
       .datetime({ offset: true, error: "must be an RFC 3339 date-time, e.g. 2030-01-02T15:04:05Z" })
       .nullish()
