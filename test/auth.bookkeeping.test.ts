@@ -67,3 +67,16 @@ describe("the refresh-token grant's hot path", () => {
     expect(spy.roundTrips()).toBe(1);
   });
 });
+
+describe("a client signing in with the right password in parallel", () => {
+  it("is not throttled by its own burst of up to LIMITS.pair requests (each attempt is counted before the KDF)", async () => {
+    const { LIMITS } = await import("../src/services/authFailures");
+    const { call } = await import("./helpers");
+    const user = await createUser();
+    const ip = uniqueIp();
+    const responses = await Promise.all(
+      Array.from({ length: LIMITS.pair }, () => call("/api/v1/user/", { auth: user.auth, headers: { "cf-connecting-ip": ip } })),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(LIMITS.pair).fill(200));
+  });
+});

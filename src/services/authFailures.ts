@@ -30,7 +30,7 @@ import { type Actor, auditInsert } from "./audit";
  */
 
 /** Failures allowed before any wait: per (username, client), per username, per client. */
-export const LIMITS = { pair: 5, user: 100, client: 50 } as const;
+export const LIMITS = { pair: 10, user: 100, client: 50 } as const;
 /** A locked pair's wait from its last failure: the first, doubling per failure, the most. */
 export const PAIR_DELAY_MS = { first: 30_000, max: 15 * 60_000 } as const;
 /** A full bucket lets one more failure through per interval. */
