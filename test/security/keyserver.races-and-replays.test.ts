@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
 import { createDb } from "../../src/db/client";
 import { SYSTEM_ACTOR } from "../../src/services/audit";
-import { findServiceKey, rotateServiceKey } from "../../src/services/serviceKeys";
+import { findServiceKey, registerServiceKey, rotateServiceKey } from "../../src/services/serviceKeys";
 import { adminAuth, call, json, uniqueName } from "../helpers";
 import { keyserverJwt, makeKeyPair, type ServiceKeyPair } from "../keys-helpers";
 import { auditCount, expectStatuses } from "./support";
@@ -82,6 +82,26 @@ describe("registration race", () => {
     );
     expectStatuses(responses, { 202: 1, 409: 4 });
     expect(await auditCount("service_key.register", key.kid)).toBe(1);
+  });
+
+  it("the same at the service: registrations that all passed the existence check give one key and conflicts", async () => {
+    const service = uniqueName("svc");
+    const key = await makeKeyPair("ES256");
+    const db = createDb(env.DB);
+    const config = await loadConfig(env);
+    const input = { service, kid: key.kid, jwk: key.jwk, expiration: null, rotationDurationSeconds: null, metadata: {} };
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 5 }, (_, i) =>
+        registerServiceKey(db, config, SYSTEM_ACTOR, input, {
+          id: `${service}:reg-${i}`,
+          expiresAt: new Date(Date.now() + 60_000),
+        }),
+      ),
+    );
+    expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+    expect(outcomes.filter((o) => o.status === "rejected").map((o) => (o as PromiseRejectedResult).reason.code)).toEqual(
+      Array(4).fill("conflict"),
+    );
   });
 });
 

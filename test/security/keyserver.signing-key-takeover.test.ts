@@ -1,6 +1,9 @@
 import { env } from "cloudflare:workers";
 import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config";
+import { createDb } from "../../src/db/client";
+import { signJwt } from "../../src/services/signingKeys";
 import { adminAuth, call, json, uniqueIp } from "../helpers";
 import { makeKeyPair } from "../keys-helpers";
 
@@ -22,14 +25,24 @@ describe("an attacker going after keyward's signing keys", () => {
     }
   });
 
-  it("cannot rotate keyward's key with a keyward-issued access token (the old exploit)", async () => {
+  it("cannot rotate or delete keyward's key with a token keyward signed for its own audience (the old exploit)", async () => {
     const before = await keywardKids();
-    // Any token keyward issues, e.g. for a real registry service.
-    const { token } = await json(
-      await call("/v2/auth?service=registry.local", { headers: { "cf-connecting-ip": uniqueIp() } }),
-      200,
-    );
-    expect(decodeProtectedHeader(token).typ).toBe("at+jwt");
+    // Exactly what GET /v2/auth?service=keyward used to hand out to anyone: signed by
+    // keyward's current key, iss = aud = keyward, typ JWT, a fresh jti.
+    const db = createDb(env.DB);
+    const config = await loadConfig(env);
+    const now = Math.floor(Date.now() / 1000);
+    const claims = {
+      iss: config.issuer,
+      aud: config.audience,
+      sub: "",
+      iat: now,
+      nbf: now,
+      exp: now + 300,
+      jti: crypto.randomUUID(),
+      access: [],
+    };
+    const { token } = await signJwt(db, config, claims, 300, "JWT");
     const attacker = await makeKeyPair("ES256");
     const put = await call(`/keys/services/keyward/keys/${attacker.kid}`, {
       method: "PUT",
@@ -44,6 +57,21 @@ describe("an attacker going after keyward's signing keys", () => {
     });
     expect(del.status).toBe(403);
     expect(await keywardKids()).toEqual(before);
+  });
+
+  it("cannot use today's access tokens (typ at+jwt) at keyward's keyserver either", async () => {
+    const { token } = await json(
+      await call("/v2/auth?service=registry.local", { headers: { "cf-connecting-ip": uniqueIp() } }),
+      200,
+    );
+    expect(decodeProtectedHeader(token).typ).toBe("at+jwt");
+    const attacker = await makeKeyPair("ES256");
+    const put = await call(`/keys/services/keyward/keys/${attacker.kid}`, {
+      method: "PUT",
+      json: attacker.jwk,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(put.status).toBe(403);
   });
 
   it("cannot use keyward's access token at the keyserver for any other service either", async () => {
