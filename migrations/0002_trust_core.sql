@@ -8,6 +8,8 @@ CREATE TABLE `keyserver_jtis` (
 );
 --> statement-breakpoint
 CREATE INDEX `keyserver_jtis_expires` ON `keyserver_jtis` (`expires_at`);--> statement-breakpoint
+ALTER TABLE `api_keys` ADD `parent_id` text REFERENCES api_keys(id) ON DELETE CASCADE;--> statement-breakpoint
+CREATE INDEX `api_keys_parent` ON `api_keys` (`parent_id`) WHERE parent_id IS NOT NULL;--> statement-breakpoint
 ALTER TABLE `refresh_tokens` ADD `via` text DEFAULT 'password' NOT NULL;--> statement-breakpoint
 ALTER TABLE `refresh_tokens` ADD `api_key_id` text REFERENCES api_keys(id) ON DELETE CASCADE;--> statement-breakpoint
 ALTER TABLE `refresh_tokens` ADD `registry_token_id` text REFERENCES registry_tokens(id) ON DELETE CASCADE;--> statement-breakpoint

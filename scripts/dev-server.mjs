@@ -44,8 +44,16 @@ export async function startKeyward() {
     { stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   let output = "";
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
+  // KEYWARD_DEV_LOG=1 passes wrangler's own output through, for debugging a script's failure.
+  const echo = process.env.KEYWARD_DEV_LOG ? (d) => process.stderr.write(d) : () => {};
+  child.stdout.on("data", (d) => {
+    output += d;
+    echo(d);
+  });
+  child.stderr.on("data", (d) => {
+    output += d;
+    echo(d);
+  });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {

@@ -28,7 +28,9 @@ async function freePort() {
 async function api(url, method, path, auth, body) {
   const response = await fetch(url + path, {
     method,
-    headers: { authorization: basic(auth), "content-type": "application/json" },
+    // A fresh connection each time: the skopeo steps can leave a pooled keep-alive socket idle
+    // long enough for the server to close it just as it is reused ("other side closed").
+    headers: { authorization: basic(auth), "content-type": "application/json", connection: "close" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
@@ -105,21 +107,26 @@ try {
   const registryPort = await freePort();
   const registry = `127.0.0.1:${registryPort}`;
   // Accounts: alice (password + API key), bob; public/* is public.
-  await api(keyward.url, "POST", "/api/v1/superuser/users", ADMIN, { username: "alice", password: "alice-password-1" });
-  await api(keyward.url, "POST", "/api/v1/superuser/users", ADMIN, { username: "bob", password: "bob-password-12" });
-  await api(keyward.url, "POST", "/api/v1/superuser/public-repositories", ADMIN, { repository: "public/*" });
+  // The operator scripts with an API key, as robots should: every password sign-in runs scrypt
+  // (16 MiB), and a burst of them alongside the skopeo steps can push one isolate past
+  // workerd's memory limit (seen as "other side closed" on the next call).
+  const adminKey = await api(keyward.url, "POST", "/v2/_zot/ext/apikey", ADMIN, { label: "interop-operator" });
+  const OPERATOR = ["admin", adminKey.apiKey];
+  await api(keyward.url, "POST", "/api/v1/superuser/users", OPERATOR, { username: "alice", password: "alice-password-1" });
+  await api(keyward.url, "POST", "/api/v1/superuser/users", OPERATOR, { username: "bob", password: "bob-password-12" });
+  await api(keyward.url, "POST", "/api/v1/superuser/public-repositories", OPERATOR, { repository: "public/*" });
   const key = await api(keyward.url, "POST", "/v2/_zot/ext/apikey", ["alice", "alice-password-1"], { label: "interop" });
   // A key narrowed to alice/a, and user john.doe (a dotted namespace, never a "registry host").
   const scoped = await api(keyward.url, "POST", "/v2/_zot/ext/apikey", ["alice", "alice-password-1"], {
     label: "scoped",
     scopes: ["alice/a"],
   });
-  await api(keyward.url, "POST", "/api/v1/superuser/users", ADMIN, { username: "john.doe", password: "john-password-1" });
+  await api(keyward.url, "POST", "/api/v1/superuser/users", OPERATOR, { username: "john.doe", password: "john-password-1" });
   // An IONOS-style registry for this registry's service, and a robot token limited to ci/*.
-  const reg = await api(keyward.url, "POST", "/registries", ADMIN, {
+  const reg = await api(keyward.url, "POST", "/registries", OPERATOR, {
     properties: { name: "interop", hostname: "registry.local" },
   });
-  const robot = await api(keyward.url, "POST", `/registries/${reg.id}/tokens`, ADMIN, {
+  const robot = await api(keyward.url, "POST", `/registries/${reg.id}/tokens`, OPERATOR, {
     properties: { name: "ci-robot", scopes: [{ type: "repository", name: "ci/*", actions: ["pull", "push"] }] },
   });
   const robotCreds = `ci-robot:${robot.properties.credentials.password}`;
@@ -190,6 +197,31 @@ try {
       `oci:${join(work, `pulled-${Math.random().toString(36).slice(2)}`)}:x`,
     );
 
+  // An oversize chunked body (no Content-Length) gets a 413 and must not restart the worker
+  // under workerd, which failed every other request in flight (adversarial finding).
+  {
+    let sent = 0;
+    const big = new ReadableStream({
+      pull(controller) {
+        if (sent >= 100_000) return controller.close();
+        controller.enqueue(new Uint8Array(10_000).fill(97));
+        sent += 10_000;
+      },
+    });
+    const form = { "content-type": "application/x-www-form-urlencoded", connection: "close" };
+    const first = await fetch(`${keyward.url}/v2/auth`, { method: "POST", body: big, duplex: "half", headers: form });
+    const next = await fetch(`${keyward.url}/v2/auth`, {
+      method: "POST",
+      headers: form,
+      body: "grant_type=refresh_token&refresh_token=krf_x&service=registry.local",
+    });
+    const ok = first.status === 413 && next.status === 401;
+    console.log(
+      `${ok ? "ok  " : "FAIL"} an oversize chunked body is a 413 and the next request is served (${first.status}, ${next.status})`,
+    );
+    if (!ok) failed = true;
+  }
+
   const scenarios = [
     ["push as alice with her password", () => push("alice/app:1", "alice:alice-password-1"), true],
     ["pull as alice with her password", () => pull("alice/app:1", "alice:alice-password-1"), true],
@@ -215,7 +247,7 @@ try {
     [
       "push with the registry token after disabling it is refused",
       async () => {
-        await api(keyward.url, "PATCH", `/registries/${reg.id}/tokens/${robot.id}`, ADMIN, { status: "disabled" });
+        await api(keyward.url, "PATCH", `/registries/${reg.id}/tokens/${robot.id}`, OPERATOR, { status: "disabled" });
         return push("ci/app:2", robotCreds);
       },
       false,

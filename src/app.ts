@@ -1,11 +1,11 @@
 import { OpenAPIHono, type RouteConfig, type z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { ConfigError, loadConfig } from "./config";
 import { createDb } from "./db/client";
 import type { AppEnv } from "./env";
 import { ApiError, type ErrorCode, safeErrorText, ValidationError } from "./errors";
+import { limitBody } from "./http/bodyLimit";
 import { renderError } from "./renderers";
 import { bootstrap } from "./services/bootstrap";
 
@@ -112,14 +112,7 @@ export function createApp() {
     if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
     c.header("X-Content-Type-Options", "nosniff");
   });
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError("payload_too_large", `Request body is larger than ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
-  );
+  app.use(limitBody(MAX_BODY_BYTES));
   app.use(async (c, next) => {
     if (HEALTH.has(app.getPath(c.req.raw))) return next();
     const config = await loadConfig(c.env);

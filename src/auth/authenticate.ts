@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { type Presented, type Verification, type VerifyOptions, verifyCredential } from "../credentials/verify";
-import type { Principal } from "../domain/access";
+import { isNarrowed, type Principal } from "../domain/access";
 import type { AppEnv } from "../env";
 import { ApiError, unauthorized } from "../errors";
 import { verifyContext } from "./request";
@@ -97,6 +97,8 @@ export const requireSuperuser = createMiddleware<AppEnv>(async (c, next) => {
   const principal = c.get("principal");
   if (!principal) throw unauthorized("Authentication required");
   if (!principal.user.superuser) throw new ApiError("forbidden", "Superuser rights required");
+  // A key narrowed to some repositories is no key to the whole installation.
+  if (isNarrowed(principal)) throw new ApiError("forbidden", "A key narrowed by scopes cannot use superuser routes");
   await next();
 });
 

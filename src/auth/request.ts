@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { VerifyContext } from "../credentials/verify";
-import type { Actor } from "../domain/access";
+import { type Actor, credentialLabel } from "../domain/access";
 import type { AppEnv } from "../env";
 import { safeErrorText } from "../errors";
 
@@ -17,6 +17,7 @@ export function actorOf(c: Context<AppEnv>): Actor {
     name: principal?.user.username ?? null,
     ip: c.req.header("cf-connecting-ip") ?? null,
     requestId: c.get("requestId"),
+    ...(principal ? { credential: credentialLabel(principal.lineage) } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { eq, inArray } from "drizzle-orm";
+import { eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db/client";
 import { apiKeys, refreshTokens, registries, registryTokens, users } from "../db/schema";
@@ -10,7 +10,7 @@ import { apiKeys, refreshTokens, registries, registryTokens, users } from "../db
  * repeats: D1 batches return rows as objects, and a repeated name would shift Drizzle's mapping.
  */
 
-const userColumns = <C extends SQLiteColumn>(id: C) => ({
+const userColumns = <C extends SQLiteColumn | SQL.Aliased<string>>(id: C) => ({
   id,
   username: users.username,
   email: users.email,
@@ -42,7 +42,14 @@ export function apiKeyLookup(db: Db, hashes: string[]) {
 export const apiKeyOwner = (db: Db, hashes: string[]) =>
   db.select({ id: apiKeys.userId }).from(apiKeys).where(inArray(apiKeys.secretHash, hashes));
 
-/** A registry token, its registry's service and its creator (whose rights it narrows). */
+/**
+ * Whose rights a registry token narrows: whoever last set its scopes or secret (else its
+ * creator). A token a superuser made and a mere owner later widened or replaced carries the
+ * owner's rights, not the superuser's.
+ */
+const tokenRightsBase = sql<string>`coalesce(${registryTokens.updatedByUserId}, ${registryTokens.createdByUserId})`;
+
+/** A registry token, its registry's service and the user whose rights it narrows. */
 export function registryTokenLookup(db: Db, hashes: string[]) {
   return db
     .select({
@@ -54,17 +61,17 @@ export function registryTokenLookup(db: Db, hashes: string[]) {
       lastUsedAt: registryTokens.lastUsedAt,
       pepperVersion: registryTokens.pepperVersion,
       service: registries.hostname,
-      user: userColumns(registryTokens.createdByUserId),
+      user: userColumns(sql<string>`${users.id}`.as("rights_user_id")),
     })
     .from(registryTokens)
     .innerJoin(registries, eq(registries.id, registryTokens.registryId))
-    .innerJoin(users, eq(users.id, registryTokens.createdByUserId))
+    .innerJoin(users, eq(users.id, tokenRightsBase))
     .where(inArray(registryTokens.secretHash, hashes))
     .limit(1);
 }
 
-export const registryTokenCreator = (db: Db, hashes: string[]) =>
-  db.select({ id: registryTokens.createdByUserId }).from(registryTokens).where(inArray(registryTokens.secretHash, hashes));
+export const registryTokenRightsBase = (db: Db, hashes: string[]) =>
+  db.select({ id: tokenRightsBase }).from(registryTokens).where(inArray(registryTokens.secretHash, hashes));
 
 /** A refresh token and the user whose rights it carries. Its parent is read beside it. */
 export function refreshTokenLookup(db: Db, hashes: string[]) {

@@ -27,8 +27,8 @@ import {
   refreshParentToken,
   refreshTokenLookup,
   refreshTokenUser,
-  registryTokenCreator,
   registryTokenLookup,
+  registryTokenRightsBase,
 } from "./lookups";
 import { recordUse } from "./use";
 
@@ -159,7 +159,7 @@ async function verifyRegistryToken(ctx: VerifyContext, presented: Presented, opt
   const r = await batchNamed(db, {
     token: registryTokenLookup(db, hashes),
     counters: failureCountsQuery(db, keys),
-    access: accessQueries(db, registryTokenCreator(db, hashes)),
+    access: accessQueries(db, registryTokenRightsBase(db, hashes)),
   });
   assertNotThrottled(r.counters, keys, "before");
   const token = r.token[0];

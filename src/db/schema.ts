@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { type AnySQLiteColumn, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /*
  * The data model for the whole of SPEC, so later surfaces add behaviour, not breaking
@@ -32,6 +32,8 @@ export const apiKeys = sqliteTable(
       .references(() => users.id, { onDelete: "cascade" }),
     // "zot" (label + scopes), "builtin" (Kallithea's one per user), "extra" (Kallithea's others)
     kind: text("kind", { enum: ["zot", "builtin", "extra"] }).notNull(),
+    // The key this one was created with, if any: a key made with a key dies with it.
+    parentId: text("parent_id").references((): AnySQLiteColumn => apiKeys.id, { onDelete: "cascade" }),
     label: text("label").notNull(),
     secretHash: text("secret_hash").notNull(),
     pepperVersion: integer("pepper_version").notNull(),
@@ -47,6 +49,7 @@ export const apiKeys = sqliteTable(
     uniqueIndex("api_keys_secret_hash").on(t.secretHash),
     index("api_keys_user").on(t.userId, t.createdAt),
     index("api_keys_expires").on(t.expiresAt).where(sql`expires_at IS NOT NULL`),
+    index("api_keys_parent").on(t.parentId).where(sql`parent_id IS NOT NULL`),
   ],
 );
 

@@ -69,6 +69,15 @@ export function narrowingOf(lineage: Lineage): Scope[] | null {
   }
 }
 
+/**
+ * Whether a principal's credential is narrowed (an API key with scopes, a registry token, or a
+ * refresh token of either). A narrowed credential acts only on repositories: it manages no
+ * users, grants, registries, service keys or signing keys — else it could mint what it lacks.
+ */
+export function isNarrowed(principal: Pick<Principal, "lineage">): boolean {
+  return narrowingOf(principal.lineage) !== null;
+}
+
 /** The API key behind a principal (directly or as a refresh token's parent), if any. */
 export function apiKeyOf(lineage: Lineage): Extract<Lineage, { kind: "api_key" }> | null {
   if (lineage.kind === "api_key") return lineage;
@@ -91,4 +100,13 @@ export interface Actor {
   name: string | null;
   ip: string | null;
   requestId: string | null;
+  /** The credential the actor used (`api_key:<id>`, `password`, …): recorded with every entry. */
+  credential?: string;
+}
+
+/** How an audit entry names the credential behind a principal. */
+export function credentialLabel(lineage: Lineage): string {
+  if (lineage.kind === "password") return "password";
+  if (lineage.kind === "refresh_token") return `refresh_token:${lineage.id}<${credentialLabel(lineage.parent)}`;
+  return `${lineage.kind}:${lineage.id}`;
 }

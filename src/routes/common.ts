@@ -1,18 +1,13 @@
 import { z } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
+import { limitBody } from "../http/bodyLimit";
 
 /** Key APIs take at most 8 KiB (SPEC §4.1, §5). */
 export const KEY_API_MAX_BODY = 8 * 1024;
 
-export const keyApiBodyLimit = bodyLimit({
-  maxSize: KEY_API_MAX_BODY,
-  onError: () => {
-    throw new ApiError("payload_too_large", `Request body is larger than ${KEY_API_MAX_BODY} bytes`);
-  },
-});
+export const keyApiBodyLimit = limitBody(KEY_API_MAX_BODY);
 
 /**
  * zot's documented curl (`curl -X POST … -d '{…}'`) sends JSON as form-encoded. zot decodes
@@ -67,3 +62,13 @@ export function jsonResponse<T extends z.ZodType>(schema: T, description: string
 }
 
 export { RepositoryGlob } from "../domain/repositories";
+
+// C0/C1 controls, bidi overrides and isolates, and unpaired UTF-16 surrogates: text a person
+// cannot see or that breaks strict JSON consumers (jq reading the audit log) is refused.
+const UNPRINTABLE =
+  /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** A free-text label or description: printable, well-formed text. */
+export const PrintableText = z
+  .string()
+  .refine((s) => !UNPRINTABLE.test(s), "must be printable text (no control characters or unpaired surrogates)");

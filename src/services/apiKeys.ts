@@ -15,20 +15,29 @@ export interface NewApiKey {
   expiresAt?: Date | null;
   creatorUa?: string | null;
   kind?: ApiKey["kind"];
+  /** The key the caller signed in with, if any: the new key dies with it. */
+  parentId?: string | null;
 }
 
 /**
  * A key never begets a wider key (SPEC §2: scopes only narrow): a key made while signed in
  * with a scoped or expiring key stays within its scopes and ends no later than it. Omitted
- * scopes or expiry are inherited.
+ * scopes or expiry are inherited, and the new key is the caller's child: revoking the caller
+ * revokes it (FK cascade).
  */
+/** Whether every glob of `scopes` (null: everything) lies within one of `mine`. */
+function withinScopes(scopes: string[] | null, mine: string[]): boolean {
+  return scopes !== null && scopes.length > 0 && scopes.every((s) => mine.some((m) => globMatches(m, s)));
+}
+
 export function narrowToCallerKey(lineage: Lineage, input: NewApiKey): NewApiKey {
   const caller = apiKeyOf(lineage);
   if (!caller) return input;
+  const parentId = caller.id;
   let { scopes, expiresAt } = input;
   if (caller.scopes) {
     if (!scopes || scopes.length === 0) scopes = caller.scopes;
-    else if (!scopes.every((s) => caller.scopes!.some((mine) => globMatches(mine, s)))) {
+    else if (!withinScopes(scopes, caller.scopes)) {
       throw forbidden("A key can only create keys within its own scopes");
     }
   }
@@ -38,7 +47,7 @@ export function narrowToCallerKey(lineage: Lineage, input: NewApiKey): NewApiKey
       throw forbidden("A key can only create keys that expire no later than itself");
     }
   }
-  return { ...input, scopes, expiresAt };
+  return { ...input, scopes, expiresAt, parentId };
 }
 
 /** Creates a key for `owner`; the secret is in the result and nowhere else. */
@@ -58,6 +67,7 @@ export async function createApiKey(
     id: crypto.randomUUID(),
     userId: owner.id,
     kind: input.kind ?? "zot",
+    parentId: input.parentId ?? null,
     label: input.label,
     secretHash,
     pepperVersion,
@@ -75,7 +85,13 @@ export async function createApiKey(
       subjectUserId: owner.id,
       targetType: "api_key",
       targetId: key.id,
-      metadata: { label: key.label, kind: key.kind, scopes: key.scopes, expiresAt: key.expiresAt?.toISOString() ?? null },
+      metadata: {
+        label: key.label,
+        kind: key.kind,
+        scopes: key.scopes,
+        expiresAt: key.expiresAt?.toISOString() ?? null,
+        parentId: key.parentId,
+      },
     }),
   ]);
   return { key, secret };
@@ -95,10 +111,15 @@ export function listApiKeys(db: Db, owner: User, kinds?: ApiKey["kind"][]): Prom
  * cascade). Someone else's key is "not found", not "forbidden". Of concurrent revokes of one
  * key exactly one succeeds and writes the one audit row; the others are 404.
  */
-export async function revokeApiKey(db: Db, actor: Actor, owner: User, id: string): Promise<void> {
+export async function revokeApiKey(db: Db, actor: Actor, owner: User, id: string, caller?: Lineage): Promise<void> {
   const owned = and(eq(apiKeys.id, id), eq(apiKeys.userId, owner.id));
-  const [key] = await db.select({ label: apiKeys.label, kind: apiKeys.kind }).from(apiKeys).where(owned);
+  const [key] = await db.select({ label: apiKeys.label, kind: apiKeys.kind, scopes: apiKeys.scopes }).from(apiKeys).where(owned);
   if (!key) throw notFound(`API key ${id} not found`);
+  // A scoped key manages only what it could have made: itself and keys within its scopes.
+  const callerKey = caller && apiKeyOf(caller);
+  if (callerKey?.scopes && callerKey.id !== id && !withinScopes(key.scopes, callerKey.scopes)) {
+    throw forbidden("A key can only revoke keys within its own scopes");
+  }
   const { removed } = await batchNamed(db, {
     audit: auditInsertWhere(
       db,

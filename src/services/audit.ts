@@ -34,7 +34,7 @@ function auditRow(actor: Actor, event: AuditEvent, at: Date): typeof auditLog.$i
     targetId: event.targetId ?? null,
     ip: actor.ip,
     requestId: actor.requestId,
-    metadata: event.metadata ?? {},
+    metadata: { ...(event.metadata ?? {}), ...(actor.credential ? { via: actor.credential } : {}) },
   };
 }
 

@@ -1,7 +1,7 @@
 import { decodeProtectedHeader, type JWK } from "jose";
 import type { Config } from "../config";
 import { JwtRejected, signerKid, verifyServiceJwt } from "../crypto/jwt";
-import { algorithmOf, type KeyAlgorithm, thumbprint } from "../crypto/keys";
+import { algorithmOf, importPublicJwk, type KeyAlgorithm, thumbprint } from "../crypto/keys";
 import type { Db } from "../db/client";
 import type { ServiceKey } from "../db/schema";
 import { keyserverJwtRefusal } from "../domain/trust";
@@ -79,6 +79,13 @@ export async function putKey(db: Db, config: Config, actor: Actor, input: PutKey
     alg = algorithmOf(input.jwk);
   } catch {
     throw badRequest("Unsupported key: use RSA (2048 bits or more) or EC P-256");
+  }
+  try {
+    // Imported for real: a point that is not on the curve (or a broken modulus) is refused
+    // here, on rotation too, where no signature by the new key is ever checked.
+    await importPublicJwk(input.jwk, alg);
+  } catch {
+    throw badRequest("The JWK is not a valid public key");
   }
   if ((await thumbprint(input.jwk)) !== input.kid) {
     throw badRequest("kid must be the RFC 7638 thumbprint (SHA-256) of the JWK");

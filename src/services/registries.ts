@@ -2,7 +2,7 @@ import { asc, eq } from "drizzle-orm";
 import type { Config } from "../config";
 import type { Db } from "../db/client";
 import { type Registry, registries } from "../db/schema";
-import type { Principal } from "../domain/access";
+import { isNarrowed, type Principal } from "../domain/access";
 import { reservedNames } from "../domain/trust";
 import { badRequest, conflict, forbidden, notFound } from "../errors";
 import { type Actor, auditInsert } from "./audit";
@@ -14,7 +14,9 @@ import { isUniqueViolation } from "./users";
  * and any superuser manage them and their tokens.
  */
 
+/** Superusers and the owner manage a registry — never through a narrowed credential. */
 export function canManage(principal: Principal, registry: Registry): boolean {
+  if (isNarrowed(principal)) return false;
   return principal.user.superuser || registry.ownerId === principal.user.id;
 }
 
@@ -49,6 +51,7 @@ export async function createRegistry(
   input: { name: string; hostname: string },
 ): Promise<Registry> {
   if (!principal.user.superuser) throw forbidden("Only superusers create registries");
+  if (isNarrowed(principal)) throw forbidden("A key narrowed by scopes cannot create registries");
   assertRegistryService(input.hostname, config);
   const registry: Registry = {
     id: crypto.randomUUID(),
@@ -77,8 +80,20 @@ export async function createRegistry(
   return registry;
 }
 
-export async function updateRegistry(db: Db, config: Config, actor: Actor, registry: Registry, changes: { hostname?: string }) {
-  if (changes.hostname !== undefined) assertRegistryService(changes.hostname, config);
+export async function updateRegistry(
+  db: Db,
+  config: Config,
+  actor: Actor,
+  principal: Principal,
+  registry: Registry,
+  changes: { hostname?: string },
+) {
+  if (changes.hostname !== undefined) {
+    // The service is what every token of the registry is valid for: moving it to another
+    // registry's service (or the default one) is a superuser's decision, as creating it is.
+    if (!principal.user.superuser) throw forbidden("Only superusers change a registry's hostname");
+    assertRegistryService(changes.hostname, config);
+  }
   const set: Partial<Registry> = { updatedAt: new Date(), updatedBy: actor.name };
   if (changes.hostname !== undefined) set.hostname = changes.hostname;
   try {

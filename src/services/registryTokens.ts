@@ -166,6 +166,9 @@ export async function patchToken(
       .set({ ...changes, updatedAt: new Date(), updatedBy: principal.user.username, updatedByUserId: principal.user.id })
       .where(eq(registryTokens.id, existing.id))
       .returning(),
+    // The token changed (scopes, status, expiry, whose rights it carries): refresh tokens it
+    // minted end, so that a disable is an end, not a pause, and none outlives a narrowing.
+    db.delete(refreshTokens).where(eq(refreshTokens.registryTokenId, existing.id)),
     auditInsert(db, actor, {
       kind: "registry_token.update",
       subjectUserId: existing.createdByUserId,

@@ -137,6 +137,8 @@ export async function updateUser(db: Db, config: Config, actor: Actor, username:
     ...(changes.password !== undefined
       ? [db.delete(refreshTokens).where(and(eq(refreshTokens.userId, user.id), eq(refreshTokens.via, "password")))]
       : []),
+    // Disabling a user ends (not pauses) every refresh token carrying their rights.
+    ...(changes.enabled === false ? [db.delete(refreshTokens).where(eq(refreshTokens.userId, user.id))] : []),
     auditInsert(db, actor, {
       kind: "user.update",
       subjectUserId: user.id,

@@ -104,7 +104,10 @@ export const getRegistryHandler: RouteHandler<typeof routes.getRegistryRoute, Ap
 export const patchRegistryHandler: RouteHandler<typeof routes.patchRegistryRoute, AppEnv> = async (c) => {
   const registry = await managed(c, c.req.valid("param").registryId);
   const { hostname } = c.req.valid("json").properties;
-  return c.json(registryView(await updateRegistry(c.get("db"), c.get("config"), actorOf(c), registry, { hostname })), 200);
+  return c.json(
+    registryView(await updateRegistry(c.get("db"), c.get("config"), actorOf(c), currentUser(c), registry, { hostname })),
+    200,
+  );
 };
 
 export const deleteRegistryHandler: RouteHandler<typeof routes.deleteRegistryRoute, AppEnv> = async (c) => {

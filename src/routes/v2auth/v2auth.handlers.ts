@@ -37,8 +37,11 @@ async function accessTokenFor(c: Context<AppEnv>, principal: Principal | null, s
   return issueAccessToken(db, c.get("config"), { subject: subjectOf(principal), service, access });
 }
 
-const refreshTokenFor = (c: Context<AppEnv>, principal: Principal, service: string, clientId: string | undefined) =>
-  mintRefreshToken(c.get("db"), c.get("config"), actorOf(c), principal, { service, clientId: clientId ?? null });
+function refreshTokenFor(c: Context<AppEnv>, principal: Principal, service: string, clientId: string | undefined) {
+  // The audit entry names who minted it, and with which credential.
+  c.set("principal", principal);
+  return mintRefreshToken(c.get("db"), c.get("config"), actorOf(c), principal, { service, clientId: clientId ?? null });
+}
 
 export const getToken: RouteHandler<typeof getTokenRoute, AppEnv> = async (c) => {
   const query = c.req.valid("query");
@@ -60,7 +63,8 @@ export const getToken: RouteHandler<typeof getTokenRoute, AppEnv> = async (c) =>
 
 export const postToken: RouteHandler<typeof postTokenRoute, AppEnv> = async (c) => {
   const form = c.req.valid("form");
-  const scopes = form.scope ? [form.scope] : [];
+  // Repeated scope= fields and space-separated scopes, as on GET.
+  const scopes = form.scope === undefined ? [] : [form.scope].flat();
   parseScopes(scopes);
   const service = registryService(c, form.service);
   let principal: Principal;

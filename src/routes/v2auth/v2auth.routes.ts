@@ -54,7 +54,7 @@ export const postTokenRoute = createRoute({
           schema: z.object({
             grant_type: z.enum(["password", "refresh_token"]),
             service: Service,
-            scope: z.string().max(4096).optional(),
+            scope: Scope.optional(),
             client_id: z.string().max(255).optional(),
             access_type: z.enum(["online", "offline"]).optional(),
             username: z.string().max(255).optional(),

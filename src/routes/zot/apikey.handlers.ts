@@ -19,6 +19,7 @@ function apiKeyDetails(key: ApiKey) {
     creatorUa: key.creatorUa ?? "",
     generatedBy: key.generatedBy,
     kind: key.kind,
+    parentId: key.parentId,
   };
 }
 
@@ -42,6 +43,7 @@ export const list: RouteHandler<typeof listApiKeysRoute, AppEnv> = async (c) => 
 
 export const revoke: RouteHandler<typeof revokeApiKeyRoute, AppEnv> = async (c) => {
   const { id } = c.req.valid("query");
-  await revokeApiKey(c.get("db"), actorOf(c), currentUser(c).user, id);
+  const { user, lineage } = currentUser(c);
+  await revokeApiKey(c.get("db"), actorOf(c), user, id, lineage);
   return c.body(null, 200);
 };

@@ -7,6 +7,7 @@ import {
   jsonResponse,
   keyApiBodyLimit,
   notFoundError,
+  PrintableText,
   RepositoryGlob,
   standardErrors,
 } from "../common";
@@ -15,7 +16,7 @@ const tags = ["zot API keys"];
 
 export const CreateApiKeyBody = z
   .object({
-    label: z.string().trim().min(1).max(128).openapi({ example: "git" }),
+    label: PrintableText.pipe(z.string().trim().min(1).max(128)).openapi({ example: "git" }),
     scopes: z
       .array(RepositoryGlob)
       .max(100)
@@ -41,6 +42,10 @@ const ApiKeyDetails = z
     creatorUa: z.string(),
     generatedBy: z.string(),
     kind: z.enum(["zot", "builtin", "extra"]).openapi({ description: "keyward extension" }),
+    parentId: z
+      .string()
+      .nullable()
+      .openapi({ description: "keyward extension: the key this one was made with; it dies with it" }),
   })
   .openapi("ApiKeyDetails");
 
