@@ -1,7 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
-import { ApiError } from "../errors";
 import { limitBody } from "../http/bodyLimit";
 
 /** Key APIs take at most 8 KiB (SPEC §4.1, §5). */
@@ -66,6 +65,7 @@ export { RepositoryGlob } from "../domain/repositories";
 // C0/C1 controls, bidi overrides and isolates, and unpaired UTF-16 surrogates: text a person
 // cannot see or that breaks strict JSON consumers (jq reading the audit log) is refused.
 const UNPRINTABLE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point: they are refused.
   /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** A free-text label or description: printable, well-formed text. */
