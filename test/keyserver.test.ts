@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { adminAuth, call, json, uniqueName } from "./helpers";
 import { hmacConfusionJwt, keyserverJwt, makeKeyPair, type ServiceKeyPair, unsignedJwt } from "./keys-helpers";
 
+const otherKey = await makeKeyPair("ES256");
+
 const keyPath = (service: string, kid: string) => `/keys/services/${service}/keys/${kid}`;
 
 function put(service: string, key: ServiceKeyPair, token: string, query = "", jwk: unknown = key.jwk) {
@@ -179,7 +181,8 @@ describe("keyserver JWK validation", () => {
   it.each<[string, (key: ServiceKeyPair) => unknown, string]>([
     [
       "a kid that is not the JWK's thumbprint",
-      () => ({ kty: "EC", crv: "P-256", x: "A".repeat(43), y: "B".repeat(43) }),
+      // A valid key, but another one than the kid in the path names.
+      () => otherKey.jwk,
       "thumbprint",
     ],
     ["private members", (key) => ({ ...key.jwk, d: "A".repeat(43) }), "d"],

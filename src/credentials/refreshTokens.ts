@@ -4,8 +4,8 @@ import { batchNamed } from "../db/batch";
 import type { Db } from "../db/client";
 import { insertWhere } from "../db/conditional";
 import { apiKeys, type RefreshToken, refreshTokens, registryTokens, users } from "../db/schema";
-import type { Actor, Principal } from "../domain/access";
-import { ApiError, notFound } from "../errors";
+import { type Actor, apiKeyOf, type Lineage, type Principal } from "../domain/access";
+import { ApiError, forbidden, notFound } from "../errors";
 import { auditInsertWhere } from "../services/audit";
 import { newSecret } from "./issue";
 
@@ -111,8 +111,15 @@ export function listRefreshTokens(db: Db, userId: string) {
 }
 
 /** Revokes one of the user's refresh tokens: one revoke, one audit row; a lost race is a 404. */
-export async function revokeRefreshToken(db: Db, actor: Actor, userId: string, id: string): Promise<void> {
+export async function revokeRefreshToken(db: Db, actor: Actor, userId: string, id: string, caller?: Lineage): Promise<void> {
   const owned = and(eq(refreshTokens.id, id), eq(refreshTokens.userId, userId));
+  const [token] = await db.select({ apiKeyId: refreshTokens.apiKeyId }).from(refreshTokens).where(owned);
+  if (!token) throw notFound(`Refresh token ${id} not found`);
+  // A scoped key manages only what it made: the refresh tokens it minted itself.
+  const callerKey = caller && apiKeyOf(caller);
+  if (callerKey?.scopes && token.apiKeyId !== callerKey.id) {
+    throw forbidden("A key can only revoke the refresh tokens it minted");
+  }
   const { removed } = await batchNamed(db, {
     audit: auditInsertWhere(
       db,

@@ -62,11 +62,19 @@ export function jsonResponse<T extends z.ZodType>(schema: T, description: string
 
 export { RepositoryGlob } from "../domain/repositories";
 
-// C0/C1 controls, bidi overrides and isolates, and unpaired UTF-16 surrogates: text a person
-// cannot see or that breaks strict JSON consumers (jq reading the audit log) is refused.
+// C0/C1 controls, invisible format characters (soft hyphen, zero-width, bidi marks, overrides
+// and isolates, line/paragraph separators, BOM), specials/noncharacters and unpaired UTF-16
+// surrogates: text a person cannot see, that reorders what they see, or that breaks strict
+// JSON consumers (jq reading the audit log) is refused.
 const UNPRINTABLE =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point: they are refused.
-  /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff0-\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Whether `text` is printable, well-formed text (see UNPRINTABLE). */
+export const isPrintable = (text: string) => !UNPRINTABLE.test(text);
+
+/** Text from a header kept for display (a User-Agent): what is not printable is dropped. */
+export const printableOnly = (text: string) => [...text].filter(isPrintable).join("");
 
 /** A free-text label or description: printable, well-formed text. */
 export const PrintableText = z

@@ -126,10 +126,13 @@ describe("a refresh token dies with what minted it", () => {
       }),
       200,
     );
-    await json(await redeem(refresh, "", robot.service), 200);
+    // A disable ends it: enabling the token again does not bring it back.
+    await json(await redeem(refresh, "", robot.service), 401);
+    const again = await refreshFromPost(robot.name, robot.password, robot.service);
+    await json(await redeem(again, "", robot.service), 200);
     const del = await call(`/registries/${robot.registryId}/tokens/${robot.tokenId}`, { method: "DELETE", auth: adminAuth() });
     expect(del.status).toBe(204);
-    await json(await redeem(refresh, "", robot.service), 401);
+    await json(await redeem(again, "", robot.service), 401);
   });
 });
 

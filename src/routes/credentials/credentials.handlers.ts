@@ -13,7 +13,8 @@ export const listRefreshTokensHandler: RouteHandler<typeof routes.listRefreshTok
 };
 
 export const revokeRefreshTokenHandler: RouteHandler<typeof routes.revokeRefreshTokenRoute, AppEnv> = async (c) => {
-  await revokeRefreshToken(c.get("db"), actorOf(c), currentUser(c).user.id, c.req.valid("param").id);
+  const { user, lineage } = currentUser(c);
+  await revokeRefreshToken(c.get("db"), actorOf(c), user.id, c.req.valid("param").id, lineage);
   return c.body(null, 204);
 };
 

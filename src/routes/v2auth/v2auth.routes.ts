@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { jsonResponse } from "../common";
+import { jsonResponse, PrintableText } from "../common";
 
 const tags = ["Registry token endpoint"];
 
@@ -35,7 +35,7 @@ export const getTokenRoute = createRoute({
       scope: Scope.optional(),
       account: z.string().max(255).optional(),
       offline_token: z.enum(["true", "false"]).optional(),
-      client_id: z.string().max(255).optional(),
+      client_id: PrintableText.pipe(z.string().max(255)).optional(),
     }),
   },
   responses: { 200: jsonResponse(TokenResponse, "A signed JWT"), ...errors },
@@ -55,7 +55,7 @@ export const postTokenRoute = createRoute({
             grant_type: z.enum(["password", "refresh_token"]),
             service: Service,
             scope: Scope.optional(),
-            client_id: z.string().max(255).optional(),
+            client_id: PrintableText.pipe(z.string().max(255)).optional(),
             access_type: z.enum(["online", "offline"]).optional(),
             username: z.string().max(255).optional(),
             password: z.string().max(1024).optional(),

@@ -4,6 +4,7 @@ import { actorOf } from "../../auth/request";
 import type { ApiKey } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { createApiKey, isExpired, listApiKeys, narrowToCallerKey, revokeApiKey } from "../../services/apiKeys";
+import { printableOnly } from "../common";
 import type { createApiKeyRoute, listApiKeysRoute, revokeApiKeyRoute } from "./apikey.routes";
 
 /** zot's APIKeyDetails; absent times are null (Go's time.Time reads null as the zero time). */
@@ -30,7 +31,7 @@ export const create: RouteHandler<typeof createApiKeyRoute, AppEnv> = async (c) 
     label: body.label,
     scopes: body.scopes,
     expiresAt: body.expirationDate ? new Date(body.expirationDate) : null,
-    creatorUa: c.req.header("user-agent")?.slice(0, 256) ?? null,
+    creatorUa: printableOnly(c.req.header("user-agent") ?? "").slice(0, 256) || null,
   });
   const { key, secret } = await createApiKey(c.get("db"), c.get("config"), actorOf(c), user, input);
   return c.json({ ...apiKeyDetails(key), apiKey: secret }, 201);
