@@ -4,7 +4,7 @@ import { principalFromHeader, verifyPresented } from "../../auth/authenticate";
 import { actorOf } from "../../auth/request";
 import { mintRefreshToken } from "../../credentials/refreshTokens";
 import type { Principal } from "../../domain/access";
-import { grantAccess, parseScopes } from "../../domain/decisions";
+import { type AccessEntry, grantAccess, parseScopes } from "../../domain/decisions";
 import { reservedNames } from "../../domain/trust";
 import type { AppEnv } from "../../env";
 import { ApiError, badRequest, unauthorized } from "../../errors";
@@ -30,8 +30,7 @@ function subjectOf(principal: Principal | null): string {
   return principal.user.username;
 }
 
-async function accessTokenFor(c: Context<AppEnv>, principal: Principal | null, service: string, scopes: string[]) {
-  const requested = parseScopes(scopes);
+async function accessTokenFor(c: Context<AppEnv>, principal: Principal | null, service: string, requested: AccessEntry[]) {
   const db = c.get("db");
   const access = requested.length > 0 ? grantAccess(await loadAccessContext(db, principal), requested) : [];
   return issueAccessToken(db, c.get("config"), { subject: subjectOf(principal), service, access });
@@ -47,14 +46,14 @@ export const getToken: RouteHandler<typeof getTokenRoute, AppEnv> = async (c) =>
   const query = c.req.valid("query");
   // Scopes and service are checked before any credential work: bad syntax is a 400 whoever asks.
   const scopes = query.scope === undefined ? [] : [query.scope].flat();
-  parseScopes(scopes);
+  const requested = parseScopes(scopes);
   const service = registryService(c, query.service);
   // The credential, grants and public repositories in one D1 round trip.
   const principal = await principalFromHeader(c, { boundary: "v2auth", withAccess: true, service });
   if (principal && query.account && query.account !== subjectOf(principal)) {
     throw unauthorized("account does not match the credentials");
   }
-  const issued = await accessTokenFor(c, principal, service, scopes);
+  const issued = await accessTokenFor(c, principal, service, requested);
   if (principal && query.offline_token === "true") {
     issued.refresh_token = await refreshTokenFor(c, principal, service, query.client_id);
   }
@@ -65,7 +64,7 @@ export const postToken: RouteHandler<typeof postTokenRoute, AppEnv> = async (c) 
   const form = c.req.valid("form");
   // Repeated scope= fields and space-separated scopes, as on GET.
   const scopes = form.scope === undefined ? [] : [form.scope].flat();
-  parseScopes(scopes);
+  const requested = parseScopes(scopes);
   const service = registryService(c, form.service);
   let principal: Principal;
   let refreshToken: string | undefined;
@@ -85,7 +84,7 @@ export const postToken: RouteHandler<typeof postTokenRoute, AppEnv> = async (c) 
     );
     refreshToken = form.refresh_token;
   }
-  const issued = await accessTokenFor(c, principal, service, scopes);
+  const issued = await accessTokenFor(c, principal, service, requested);
   return c.json({ ...issued, ...(refreshToken ? { refresh_token: refreshToken } : {}) }, 200);
 };
 
