@@ -4,10 +4,12 @@ import { runScheduled } from "./jobs";
 import { credentialsRouter } from "./routes/credentials";
 import { healthRouter } from "./routes/health";
 import { ionosRouter } from "./routes/ionos";
+import { kallitheaRouter } from "./routes/kallithea";
 import { keyserverRouter } from "./routes/keyserver";
 import { openApiDocument } from "./routes/openapi";
 import { permissionsRouter } from "./routes/permissions";
 import { quayRouter } from "./routes/quay";
+import { userApiKeysRouter } from "./routes/user";
 import { v2AuthRouter } from "./routes/v2auth";
 import { zotApiKeyRouter } from "./routes/zot";
 
@@ -20,7 +22,9 @@ const app = createApp()
   .route("/", healthRouter())
   .route("/", keyserverRouter())
   .route("/", v2AuthRouter())
-  .route("/", ionosRouter());
+  .route("/", ionosRouter())
+  .route("/", kallitheaRouter())
+  .route("/", userApiKeysRouter());
 
 openApiDocument(app);
 

@@ -39,10 +39,18 @@ const renderIonos: Renderer = (c, err) =>
     err.headers,
   );
 
+/**
+ * Kallithea's JSON-RPC: every answer is HTTP 200 `{id, result: null, error}`, even the body
+ * limit's, a 404 or a 405 (Kallithea's clients read only the envelope).
+ */
+const renderKallithea: Renderer = (c, err) =>
+  c.json({ id: null, result: null, error: err.code === "internal" ? "Internal server error" : err.message }, 200, err.headers);
+
 /** Compatibility surfaces by mount prefix; every other path is keyward's own API. */
 const SURFACES: readonly { prefix: string; render: Renderer }[] = [
   { prefix: "/v2/auth", render: renderDockerToken },
   { prefix: "/registries", render: renderIonos },
+  { prefix: "/_admin/api", render: renderKallithea },
 ];
 
 /** The renderer of the surface `path` belongs to (whole segments: `/registriesX` is not IONOS). */

@@ -14,6 +14,8 @@ const userColumns = <C extends SQLiteColumn | SQL.Aliased<string>>(id: C) => ({
   id,
   username: users.username,
   email: users.email,
+  firstname: users.firstname,
+  lastname: users.lastname,
   passwordHash: users.passwordHash,
   enabled: users.enabled,
   superuser: users.superuser,

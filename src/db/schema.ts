@@ -13,6 +13,9 @@ export const users = sqliteTable("users", {
   id: text("id").primaryKey(),
   username: text("username").notNull().unique(),
   email: text("email"),
+  // Kallithea's name fields (its get_user/create_user carry them).
+  firstname: text("firstname"),
+  lastname: text("lastname"),
   // PHC-style string that records the KDF and its parameters (see crypto/password.ts).
   passwordHash: text("password_hash"),
   enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
@@ -50,6 +53,8 @@ export const apiKeys = sqliteTable(
     index("api_keys_user").on(t.userId, t.createdAt),
     index("api_keys_expires").on(t.expiresAt).where(sql`expires_at IS NOT NULL`),
     index("api_keys_parent").on(t.parentId).where(sql`parent_id IS NOT NULL`),
+    // Kallithea's built-in key: at most one per user (reset replaces it).
+    uniqueIndex("api_keys_builtin").on(t.userId).where(sql`kind = 'builtin'`),
   ],
 );
 

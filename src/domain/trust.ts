@@ -10,6 +10,7 @@ import { parseSecret } from "../crypto/secrets";
  * | keyward's APIs (Basic/Bearer) | password, API key (zak_)      | keyward (user, superuser) | keyward        | what the user may, narrowed by key scopes |
  * | /v2/auth Basic or password grant | password, API key, registry token (krt_) | keyward | a registry's `service` (never keyward's own) | a JWT for what the credential may |
  * | /v2/auth refresh_token grant  | refresh token (krf_)          | keyward at /v2/auth     | the service it was minted for | what its parent credential may, while the parent lives |
+ * | Kallithea JSON-RPC `api_key`  | API key (zak_) only           | keyward (user, superuser) | keyward        | the methods the user may, narrowed by key scopes (admin methods need an unnarrowed superuser key) |
  * | keyserver PUT/DELETE          | a JWT (typ JWT) signed by the key itself or an approved key of that service, iss = the service, aud = keyward's audience, single-use jti | the service | keyward's keyserver | register/rotate/delete that service's keys — never keyward's own |
  * | registries (JWT access tokens) | keyward's access tokens (typ at+jwt) | keyward | one registry `service` | the `access` claim |
  *
@@ -17,10 +18,11 @@ import { parseSecret } from "../crypto/secrets";
  */
 
 export type PresentedKind = "password" | "api_key" | "registry_token" | "refresh_token" | "access_token";
-export type Boundary = "api" | "v2auth" | "v2auth_refresh";
+export type Boundary = "api" | "rpc" | "v2auth" | "v2auth_refresh";
 
 export const ACCEPTED: Record<Boundary, readonly PresentedKind[]> = {
   api: ["password", "api_key"],
+  rpc: ["api_key"],
   v2auth: ["password", "api_key", "registry_token"],
   v2auth_refresh: ["refresh_token"],
 };

@@ -3,10 +3,11 @@ import type { Config } from "../config";
 import { newSecret } from "../credentials/issue";
 import { batchNamed } from "../db/batch";
 import type { Db } from "../db/client";
+import { insertWhere } from "../db/conditional";
 import { type ApiKey, apiKeys, type User } from "../db/schema";
 import { apiKeyOf, type Lineage } from "../domain/access";
 import { globMatches } from "../domain/repositories";
-import { badRequest, forbidden, notFound } from "../errors";
+import { badRequest, conflict, forbidden, notFound } from "../errors";
 import { type Actor, auditInsert, auditInsertWhere } from "./audit";
 
 export interface NewApiKey {
@@ -95,6 +96,103 @@ export async function createApiKey(
     }),
   ]);
   return { key, secret };
+}
+
+/** Kallithea's lifetimes are minutes; −1 is "Forever". The longest accepted is 100 years. */
+export const FOREVER = -1;
+export const MAX_LIFETIME_MINUTES = 100 * 366 * 24 * 60;
+
+export function expiryOfLifetime(lifetimeMinutes: number, now = Date.now()): Date | null {
+  return lifetimeMinutes === FOREVER ? null : new Date(now + lifetimeMinutes * 60_000);
+}
+
+/**
+ * Replaces `owner`'s built-in key (creating it the first time) and returns the new secret
+ * once. The old built-in key, the keys made with it and the refresh tokens it minted end at
+ * once (FK cascade). Only a credential with the owner's full rights may do it: the built-in
+ * key never expires and is never scoped. Of concurrent resets exactly one wins; the others
+ * are 409, so no caller holds a secret that was replaced before it was shown.
+ */
+export async function resetBuiltinApiKey(
+  db: Db,
+  config: Config,
+  actor: Actor,
+  owner: User,
+  caller: Lineage,
+): Promise<{ key: ApiKey; secret: string }> {
+  const callerKey = apiKeyOf(caller);
+  if (callerKey && (callerKey.scopes || callerKey.expiresAt)) {
+    throw forbidden("A key narrowed by scopes or an expiry cannot reset the built-in key, which has neither");
+  }
+  const mine = and(eq(apiKeys.userId, owner.id), eq(apiKeys.kind, "builtin"));
+  const [old] = await db.select({ id: apiKeys.id, parentId: apiKeys.parentId }).from(apiKeys).where(mine);
+  // A key that resets the built-in key is its parent, unless it is the built-in key itself. A
+  // key made (directly or not) with the built-in key would end with the reset: refused.
+  const parentId = !callerKey ? null : callerKey.id === old?.id ? old.parentId : callerKey.id;
+  if (callerKey && old && callerKey.id !== old.id && (await descendsFrom(db, callerKey.id, old.id))) {
+    throw forbidden(
+      "This key was made with the built-in key and would end with it; reset the built-in key with itself or a password",
+    );
+  }
+  const { secret, secretHash, pepperVersion } = await newSecret("zak", config);
+  const now = new Date();
+  const key: ApiKey = {
+    id: crypto.randomUUID(),
+    userId: owner.id,
+    kind: "builtin",
+    parentId,
+    label: "Built-in",
+    secretHash,
+    pepperVersion,
+    scopes: null,
+    creatorUa: null,
+    generatedBy: "manual",
+    createdAt: now,
+    expiresAt: null,
+    lastUsedAt: null,
+  };
+  const replaced = old ? eq(apiKeys.id, old.id) : sql`0`;
+  const inserted = await batchNamed(db, {
+    removed: db.delete(apiKeys).where(and(mine, replaced)),
+    // Only if no other reset got in between (the partial unique index allows one built-in key).
+    added: insertWhere(
+      db,
+      apiKeys,
+      key,
+      sql`NOT EXISTS (SELECT 1 FROM ${apiKeys} WHERE ${mine})
+        AND (${parentId} IS NULL OR EXISTS (SELECT 1 FROM ${apiKeys} WHERE ${apiKeys.id} = ${parentId}))`,
+    ).returning({ id: apiKeys.id }),
+    audit: auditInsertWhere(
+      db,
+      actor,
+      {
+        kind: "api_key.reset_builtin",
+        subjectUserId: owner.id,
+        targetType: "api_key",
+        targetId: key.id,
+        metadata: { replaced: old?.id ?? null, parentId },
+      },
+      sql`EXISTS (SELECT 1 FROM ${apiKeys} WHERE ${apiKeys.id} = ${key.id})`,
+    ),
+  });
+  if (inserted.added.length === 0) throw conflict("The built-in key was reset by another request at the same time; try again");
+  return { key, secret };
+}
+
+/** Whether key `id` was made, directly or through other keys, with key `ancestor`. */
+async function descendsFrom(db: Db, id: string, ancestor: string): Promise<boolean> {
+  const rows = await db.all<{ id: string }>(sql`
+    WITH RECURSIVE up(id, parent_id) AS (
+      SELECT id, parent_id FROM api_keys WHERE id = ${id}
+      UNION SELECT k.id, k.parent_id FROM api_keys k JOIN up ON k.id = up.parent_id
+    ) SELECT id FROM up WHERE id = ${ancestor} LIMIT 1`);
+  return rows.length > 0;
+}
+
+/** The owner of a key, for a superuser acting on someone else's key; null when there is none. */
+export async function apiKeyOwnerId(db: Db, id: string): Promise<string | null> {
+  const [row] = await db.select({ userId: apiKeys.userId }).from(apiKeys).where(eq(apiKeys.id, id));
+  return row?.userId ?? null;
 }
 
 export function listApiKeys(db: Db, owner: User, kinds?: ApiKey["kind"][]): Promise<ApiKey[]> {

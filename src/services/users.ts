@@ -1,13 +1,30 @@
-import { and, asc, eq, or } from "drizzle-orm";
+import { and, asc, eq, ne, or, type SQL, sql } from "drizzle-orm";
 import type { Config } from "../config";
 import { hashPassword } from "../crypto/password";
 import { randomBase62 } from "../crypto/secrets";
 import type { Db } from "../db/client";
+import { insertWhere } from "../db/conditional";
 import { refreshTokens, type User, users } from "../db/schema";
-import { badRequest, conflict, notFound } from "../errors";
-import { type Actor, auditInsert, SYSTEM_ACTOR } from "./audit";
+import { ApiError, badRequest, notFound } from "../errors";
+import { type Actor, auditInsert, auditInsertWhere, SYSTEM_ACTOR } from "./audit";
 
 export { USERNAME_PATTERN } from "../domain/names";
+
+/** A username or email that another user has: 409, saying which. */
+export class UserConflict extends ApiError {
+  constructor(
+    readonly field: "username" | "email",
+    readonly value: string,
+  ) {
+    super("conflict", field === "username" ? `User ${value} already exists` : `Email ${value} is already in use`);
+  }
+}
+
+/** Another user (not `exceptId`) with this email, compared case-insensitively (Kallithea, Quay). */
+function emailTaken(email: string, exceptId?: string): SQL {
+  const same = sql`lower(${users.email}) = lower(${email})`;
+  return sql`EXISTS (SELECT 1 FROM ${users} WHERE ${exceptId ? and(same, ne(users.id, exceptId)) : same})`;
+}
 
 export function isUniqueViolation(err: unknown): boolean {
   const text = err instanceof Error ? `${err.message} ${String(err.cause ?? "")}` : String(err);
@@ -58,6 +75,11 @@ export async function findUser(db: Db, username: string): Promise<User | undefin
   return rows[0];
 }
 
+export async function findUserById(db: Db, id: string): Promise<User | undefined> {
+  const rows = await db.select().from(users).where(eq(users.id, id));
+  return rows[0];
+}
+
 export async function getUser(db: Db, username: string): Promise<User> {
   const user = await findUser(db, username);
   if (!user) throw notFound(`User ${username} not found`);
@@ -71,6 +93,8 @@ export function listUsers(db: Db): Promise<User[]> {
 export interface NewUser {
   username: string;
   email?: string | null;
+  firstname?: string | null;
+  lastname?: string | null;
   password?: string;
   superuser?: boolean;
   enabled?: boolean;
@@ -89,6 +113,8 @@ export async function createUser(
     id: crypto.randomUUID(),
     username: input.username,
     email: input.email ?? null,
+    firstname: input.firstname ?? null,
+    lastname: input.lastname ?? null,
     passwordHash: hashPassword(password, config.passwordParams),
     enabled: input.enabled ?? true,
     superuser: input.superuser ?? false,
@@ -96,26 +122,37 @@ export async function createUser(
     updatedAt: null,
     lastLoginAt: null,
   };
+  // The email check is part of the insert, so two concurrent creations cannot share an email.
+  const free = user.email ? sql`NOT ${emailTaken(user.email)}` : sql`1`;
+  let inserted: { id: string }[];
   try {
-    await db.batch([
-      db.insert(users).values(user),
-      auditInsert(db, actor, {
-        kind: "user.create",
-        subjectUserId: user.id,
-        targetType: "user",
-        targetId: user.username,
-        metadata: { superuser: user.superuser, enabled: user.enabled },
-      }),
+    [inserted] = await db.batch([
+      insertWhere(db, users, user, free).returning({ id: users.id }),
+      auditInsertWhere(
+        db,
+        actor,
+        {
+          kind: "user.create",
+          subjectUserId: user.id,
+          targetType: "user",
+          targetId: user.username,
+          metadata: { superuser: user.superuser, enabled: user.enabled },
+        },
+        sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id})`,
+      ),
     ]);
   } catch (err) {
-    if (isUniqueViolation(err)) throw conflict(`User ${input.username} already exists`);
+    if (isUniqueViolation(err)) throw new UserConflict("username", input.username);
     throw err;
   }
+  if (inserted.length === 0) throw new UserConflict("email", user.email!);
   return { user, generatedPassword };
 }
 
 export interface UserChanges {
   email?: string | null;
+  firstname?: string | null;
+  lastname?: string | null;
   password?: string;
   enabled?: boolean;
   superuser?: boolean;
@@ -128,28 +165,45 @@ export async function updateUser(db: Db, config: Config, actor: Actor, username:
   }
   const set: Partial<User> = { updatedAt: new Date() };
   if (changes.email !== undefined) set.email = changes.email;
+  if (changes.firstname !== undefined) set.firstname = changes.firstname;
+  if (changes.lastname !== undefined) set.lastname = changes.lastname;
   if (changes.enabled !== undefined) set.enabled = changes.enabled;
   if (changes.superuser !== undefined) set.superuser = changes.superuser;
   if (changes.password !== undefined) set.passwordHash = hashPassword(changes.password, config.passwordParams);
+  // Every statement holds only if the new email is free when the batch runs: a conflict
+  // writes nothing (no revoked tokens, no audit row for a change that did not happen).
+  const allowed = changes.email ? sql`NOT ${emailTaken(changes.email, user.id)}` : sql`1`;
   const [updated] = await db.batch([
-    db.update(users).set(set).where(eq(users.id, user.id)).returning(),
+    db
+      .update(users)
+      .set(set)
+      .where(and(eq(users.id, user.id), allowed))
+      .returning(),
     // A new password ends the refresh tokens the old one minted (children die with their parent).
     ...(changes.password !== undefined
-      ? [db.delete(refreshTokens).where(and(eq(refreshTokens.userId, user.id), eq(refreshTokens.via, "password")))]
+      ? [db.delete(refreshTokens).where(and(eq(refreshTokens.userId, user.id), eq(refreshTokens.via, "password"), allowed))]
       : []),
     // Disabling a user ends (not pauses) every refresh token carrying their rights.
-    ...(changes.enabled === false ? [db.delete(refreshTokens).where(eq(refreshTokens.userId, user.id))] : []),
-    auditInsert(db, actor, {
-      kind: "user.update",
-      subjectUserId: user.id,
-      targetType: "user",
-      targetId: username,
-      // Which fields changed; never the password itself.
-      metadata: { changed: Object.keys(changes) },
-    }),
+    ...(changes.enabled === false ? [db.delete(refreshTokens).where(and(eq(refreshTokens.userId, user.id), allowed))] : []),
+    auditInsertWhere(
+      db,
+      actor,
+      {
+        kind: "user.update",
+        subjectUserId: user.id,
+        targetType: "user",
+        targetId: username,
+        // Which fields changed; never the password itself.
+        metadata: { changed: Object.keys(changes) },
+      },
+      sql`${allowed} AND EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id})`,
+    ),
   ]);
-  // Deleted meanwhile by someone else.
-  if (!updated[0]) throw notFound(`User ${username} not found`);
+  if (!updated[0]) {
+    // Deleted meanwhile by someone else, or the new email is another user's.
+    if (changes.email && (await findUser(db, username))) throw new UserConflict("email", changes.email);
+    throw notFound(`User ${username} not found`);
+  }
   return updated[0];
 }
 

@@ -1,0 +1,65 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { currentUser } from "../../auth/authenticate";
+import { actorOf } from "../../auth/request";
+import type { ApiKey } from "../../db/schema";
+import type { AppEnv } from "../../env";
+import {
+  createApiKey,
+  expiryOfLifetime,
+  isExpired,
+  listApiKeys,
+  narrowToCallerKey,
+  resetBuiltinApiKey,
+  revokeApiKey,
+} from "../../services/apiKeys";
+import { printableOnly } from "../common";
+import type { createExtraKeyRoute, listRoute, resetBuiltinRoute, revokeRoute } from "./apikeys.routes";
+
+export function apiKeyView(key: ApiKey) {
+  return {
+    id: key.id,
+    kind: key.kind,
+    description: key.label,
+    label: key.label,
+    scopes: key.scopes,
+    createdAt: key.createdAt.toISOString(),
+    expiresAt: key.expiresAt?.toISOString() ?? null,
+    expired: isExpired(key),
+    lastUsedAt: key.lastUsedAt?.toISOString() ?? null,
+    parentId: key.parentId,
+    creatorUa: key.creatorUa,
+  };
+}
+
+export const list: RouteHandler<typeof listRoute, AppEnv> = async (c) => {
+  const keys = await listApiKeys(c.get("db"), currentUser(c).user);
+  // The built-in key first, as Kallithea's page shows it; then newest first.
+  keys.sort((a, b) => Number(b.kind === "builtin") - Number(a.kind === "builtin"));
+  return c.json({ apiKeys: keys.map(apiKeyView) }, 200);
+};
+
+export const create: RouteHandler<typeof createExtraKeyRoute, AppEnv> = async (c) => {
+  const body = c.req.valid("json");
+  const { user, lineage } = currentUser(c);
+  const input = narrowToCallerKey(lineage, {
+    kind: "extra",
+    label: body.description,
+    scopes: body.scopes,
+    expiresAt: expiryOfLifetime(body.lifetime),
+    creatorUa: printableOnly(c.req.header("user-agent") ?? "").slice(0, 256) || null,
+  });
+  const { key, secret } = await createApiKey(c.get("db"), c.get("config"), actorOf(c), user, input);
+  return c.json({ ...apiKeyView(key), apiKey: secret }, 201);
+};
+
+export const resetBuiltin: RouteHandler<typeof resetBuiltinRoute, AppEnv> = async (c) => {
+  const { user, lineage } = currentUser(c);
+  const { key, secret } = await resetBuiltinApiKey(c.get("db"), c.get("config"), actorOf(c), user, lineage);
+  return c.json({ ...apiKeyView(key), apiKey: secret }, 201);
+};
+
+export const revoke: RouteHandler<typeof revokeRoute, AppEnv> = async (c) => {
+  const { user, lineage } = currentUser(c);
+  await revokeApiKey(c.get("db"), actorOf(c), user, c.req.valid("param").id, lineage);
+  return c.body(null, 204);
+};
