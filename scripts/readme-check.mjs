@@ -25,6 +25,31 @@ const expectations = [
     ["the next call with the key answers 401", lines.at(-1) === "401"],
   ],
   (lines) => [
+    [
+      "get_user answers alice, with her namespace",
+      lines[0] === '{"id":1,"username":"alice","mine":"repository.admin","error":null}',
+    ],
+    [
+      "get_api_keys lists the built-in and the extra key, no secret",
+      lines[1] ===
+        '[{"kind":"builtin","description":"Built-in","expired":false},{"kind":"extra","description":"nightly mirror","expired":false}]',
+    ],
+    ["revoke_api_key answers Kallithea-style", /^revoked API key ID:[0-9a-f-]{36}$/.test(lines[2] ?? "")],
+    ["the revoked key is an invalid API key", lines[3] === "Invalid API key"],
+    ["get_ip answers the caller's address", /^\{"server_ip_addr":"[^"]+","user_ips":\[\]\}$/.test(lines[4] ?? "")],
+    [
+      "a non-admin's get_users is a clear error, HTTP 200",
+      lines[5] === '{"id":7,"result":null,"error":"method `get_users` requires admin rights"} 200',
+    ],
+    ["an unknown arg is Kallithea's error", lines[6] === "Unknown `a` arg in JSON DATA"],
+    ["create_user answers Kallithea's message", lines[7] === "created new user `dave`"],
+    ["update_user changes dave", lines[8] === '{"username":"dave","lastname":"Jones","active":false}'],
+    ["get_users lists dave, sorted", lines[9] === '["admin","alice","dave"]'],
+    ["delete_user answers user null", lines[10] === "null"],
+    ["the reset built-in key's old secret is refused", lines[11] === "Invalid API key"],
+    ["the new built-in key works", lines[12] === "alice"],
+  ],
+  (lines) => [
     ["the private key is shown", lines[0] === "-----BEGIN PRIVATE KEY-----"],
     ["approving answers 201", lines[1] === "201"],
     ["the JWKS lists both keys", lines.slice(2, 4).every((l) => /^[A-Za-z0-9_-]{43}$/.test(l))],

@@ -18,11 +18,9 @@ const tags = ["API keys (all kinds)"];
 export const ApiKeyView = z
   .object({
     id: z.uuid(),
-    kind: z
-      .enum(["zot", "builtin", "extra"])
-      .openapi({
-        description: "zot: made through zot's API; builtin: the one per user (reset replaces it); extra: Kallithea's others",
-      }),
+    kind: z.enum(["zot", "builtin", "extra"]).openapi({
+      description: "zot: made through zot's API; builtin: the one per user (reset replaces it); extra: Kallithea's others",
+    }),
     description: z.string(),
     label: z.string().openapi({ description: "The same as description (zot's name for it)" }),
     scopes: z.array(z.string()).nullable().openapi({ description: "Repository globs; null = the owner's full rights" }),
