@@ -12,6 +12,10 @@ describe("OpenAPI document", () => {
       "/api/v1/superuser/users/{username}",
       "/api/v1/user",
       "/api/v1/superuser/logs",
+      "/api/v1/user/apikeys",
+      "/api/v1/user/apikeys/builtin",
+      "/api/v1/user/apikeys/{id}",
+      "/_admin/api",
     ]) {
       expect(Object.keys(doc.paths)).toContain(path);
     }
@@ -20,6 +24,11 @@ describe("OpenAPI document", () => {
     expect(JSON.stringify(doc.components.schemas.CreateApiKey ?? schema)).toContain("expirationDate");
     expect(create.responses["201"]).toBeDefined();
     expect(doc.components.securitySchemes.basicAuth.scheme).toBe("basic");
+    // Kallithea's endpoint documents its text/plain envelope and its methods.
+    const rpc = doc.paths["/_admin/api"].post;
+    expect(Object.keys(rpc.requestBody.content)).toEqual(["text/plain", "application/json"]);
+    expect(rpc.description).toContain("reset_builtin_api_key");
+    expect(doc.components.schemas.CreateExtraApiKey.properties.lifetime).toBeDefined();
   });
 
   it("answers unknown routes with a JSON 404", async () => {
