@@ -27,6 +27,8 @@ export interface Config {
   defaultService: string;
   apiKeyRetentionMs: number;
   auditRetentionMs: number;
+  /** Browser sessions: idle and absolute lifetime, and the fresh-login window. */
+  sessions: { idleMs: number; maxMs: number; freshLoginMs: number };
   peppers: { current: Pepper; previous: Pepper | null };
   /** AES-GCM key for private keys at rest, derived from KEYWARD_KEK. */
   kek: CryptoKey;
@@ -89,6 +91,9 @@ const EnvSchema = z
     KEYWARD_DEFAULT_SERVICE: withDefault(z.string(), "registry.local"),
     KEYWARD_API_KEY_RETENTION_DAYS: positiveInt(30),
     KEYWARD_AUDIT_RETENTION_DAYS: positiveInt(365),
+    KEYWARD_SESSION_IDLE_SECONDS: positiveInt(12 * 3600),
+    KEYWARD_SESSION_MAX_SECONDS: positiveInt(7 * 86_400),
+    KEYWARD_FRESH_LOGIN_SECONDS: positiveInt(600),
     KEYWARD_AUDIENCE: unsetOr(z.string()),
     KEYWARD_SIGNING_ALG: withDefault(z.enum(KEY_ALGORITHMS, { error: `must be one of ${KEY_ALGORITHMS.join(", ")}` }), "ES256"),
     KEYWARD_REGISTRY_DOMAIN: withDefault(z.string(), "registry.local"),
@@ -124,6 +129,11 @@ const EnvSchema = z
       defaultService: vars.KEYWARD_DEFAULT_SERVICE,
       apiKeyRetentionMs: vars.KEYWARD_API_KEY_RETENTION_DAYS * DAY_MS,
       auditRetentionMs: vars.KEYWARD_AUDIT_RETENTION_DAYS * DAY_MS,
+      sessions: {
+        idleMs: vars.KEYWARD_SESSION_IDLE_SECONDS * 1000,
+        maxMs: vars.KEYWARD_SESSION_MAX_SECONDS * 1000,
+        freshLoginMs: vars.KEYWARD_FRESH_LOGIN_SECONDS * 1000,
+      },
       audience: vars.KEYWARD_AUDIENCE ?? vars.KEYWARD_ISSUER,
       signingAlgorithm: vars.KEYWARD_SIGNING_ALG,
       registryDomain: vars.KEYWARD_REGISTRY_DOMAIN,

@@ -23,6 +23,8 @@ export class ApiError extends Error {
     message: string,
     /** Extra response headers, e.g. WWW-Authenticate or Retry-After. */
     readonly headers: Record<string, string> = {},
+    /** Quay's exact body for this error on /api/v1 (sign-in, CSRF, fresh login). */
+    readonly quayBody?: Record<string, unknown>,
   ) {
     super(message);
     this.status = ERROR_STATUS[code];

@@ -9,6 +9,7 @@ import { keyserverRouter } from "./routes/keyserver";
 import { openApiDocument } from "./routes/openapi";
 import { permissionsRouter } from "./routes/permissions";
 import { quayRouter } from "./routes/quay";
+import { sessionRouter } from "./routes/session";
 import { userApiKeysRouter } from "./routes/user";
 import { v2AuthRouter } from "./routes/v2auth";
 import { zotApiKeyRouter } from "./routes/zot";
@@ -24,7 +25,8 @@ const app = createApp()
   .route("/", v2AuthRouter())
   .route("/", ionosRouter())
   .route("/", kallitheaRouter())
-  .route("/", userApiKeysRouter());
+  .route("/", userApiKeysRouter())
+  .route("/", sessionRouter());
 
 openApiDocument(app);
 

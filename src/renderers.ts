@@ -9,11 +9,35 @@ import { type ApiError, type ErrorCode, ValidationError } from "./errors";
  */
 type Renderer = (c: Context<AppEnv>, err: ApiError) => Response;
 
-/** keyward's own `{error: {code, message, requestId, fields?}}`. */
-const renderKeyward: Renderer = (c, err) => {
+function keywardError(c: Context<AppEnv>, err: ApiError) {
   const body: Record<string, unknown> = { code: err.code, message: err.message, requestId: c.get("requestId") };
   if (err instanceof ValidationError) body.fields = err.fields;
-  return c.json({ error: body }, err.status, err.headers);
+  return body;
+}
+
+/** keyward's own `{error: {code, message, requestId, fields?}}`. */
+const renderKeyward: Renderer = (c, err) => c.json({ error: keywardError(c, err) }, err.status, err.headers);
+
+/**
+ * Quay API v1 (`/api/v1/*`): keyward's error object plus Quay's fields (`error_message`,
+ * `error_type`, `title`, `status`, `detail`, `type`), so Quay-style clients and keyward
+ * clients both read it; Quay's exact bodies where Quay has one (sign-in, CSRF, fresh login).
+ */
+const renderQuay: Renderer = (c, err) => {
+  if (err.quayBody) return c.json(err.quayBody, err.status, err.headers);
+  return c.json(
+    {
+      error: keywardError(c, err),
+      error_message: err.message,
+      error_type: err.code,
+      title: err.code,
+      status: err.status,
+      detail: err.message,
+      type: `${new URL(c.req.url).origin}/api/v1/error/${err.code}`,
+    },
+    err.status,
+    err.headers,
+  );
 };
 
 // Docker's error vocabulary for the token endpoint.
@@ -51,6 +75,7 @@ const SURFACES: readonly { prefix: string; render: Renderer }[] = [
   { prefix: "/v2/auth", render: renderDockerToken },
   { prefix: "/registries", render: renderIonos },
   { prefix: "/_admin/api", render: renderKallithea },
+  { prefix: "/api/v1", render: renderQuay },
 ];
 
 /** The renderer of the surface `path` belongs to (whole segments: `/registriesX` is not IONOS). */

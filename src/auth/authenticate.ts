@@ -5,6 +5,7 @@ import { isNarrowed, type Principal } from "../domain/access";
 import type { AppEnv } from "../env";
 import { ApiError, unauthorized } from "../errors";
 import { verifyContext } from "./request";
+import { principalFromSession } from "./session";
 
 /*
  * The HTTP edge of authentication: parse Basic/Bearer, hand the credential to the core
@@ -80,9 +81,13 @@ export async function principalFromHeader(c: Context<AppEnv>, options: VerifyOpt
   return header ? verifyPresented(c, presentedIn(header), options) : null;
 }
 
-/** Resolves the caller from the Authorization header (if any) into c.var.principal (keyward's APIs). */
+/**
+ * Resolves the caller into c.var.principal (keyward's APIs): the Authorization header if there
+ * is one, else the session cookie (whose state-changing requests need the CSRF token).
+ */
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
-  c.set("principal", await principalFromHeader(c, { boundary: "api" }));
+  const header = c.req.header("authorization");
+  c.set("principal", header ? await verifyPresented(c, presentedIn(header), { boundary: "api" }) : await principalFromSession(c));
   await next();
 });
 

@@ -1,7 +1,7 @@
 import { eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db/client";
-import { apiKeys, refreshTokens, registries, registryTokens, users } from "../db/schema";
+import { apiKeys, refreshTokens, registries, registryTokens, sessions, users } from "../db/schema";
 
 /*
  * The hot path's reads: each resolves a secret by its keyed hash (under every configured
@@ -126,3 +126,24 @@ export function refreshParentToken(db: Db, hashes: string[]) {
     .innerJoin(registries, eq(registries.id, registryTokens.registryId))
     .where(inArray(registryTokens.id, byRefreshHash(db, hashes).tokenId));
 }
+
+/** A browser session and its user, by the cookie secret's hash. */
+export function sessionLookup(db: Db, hashes: string[]) {
+  return db
+    .select({
+      id: sessions.id,
+      signedInAt: sessions.signedInAt,
+      lastUsedAt: sessions.lastUsedAt,
+      expiresAt: sessions.expiresAt,
+      absoluteExpiresAt: sessions.absoluteExpiresAt,
+      pepperVersion: sessions.pepperVersion,
+      user: userColumns(sessions.userId),
+    })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(inArray(sessions.secretHash, hashes))
+    .limit(1);
+}
+
+export const sessionUser = (db: Db, hashes: string[]) =>
+  db.select({ id: sessions.userId }).from(sessions).where(inArray(sessions.secretHash, hashes));

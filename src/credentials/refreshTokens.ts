@@ -28,6 +28,8 @@ export async function mintRefreshToken(
   const { lineage, user } = principal;
   // Redeeming a refresh token never mints another: the client keeps the one it has.
   if (lineage.kind === "refresh_token") throw new ApiError("bad_request", "A refresh token cannot mint another");
+  // /v2/auth never accepts a session (domain/trust.ts): a browser session mints nothing.
+  if (lineage.kind === "session") throw new ApiError("bad_request", "A session cannot mint refresh tokens");
   const now = new Date();
   let expiresAt = new Date(now.getTime() + REFRESH_TOKEN_LIFETIME_MS);
   if (lineage.kind !== "password" && lineage.expiresAt && lineage.expiresAt < expiresAt) expiresAt = lineage.expiresAt;

@@ -29,7 +29,10 @@ import {
   refreshTokenUser,
   registryTokenLookup,
   registryTokenRightsBase,
+  sessionLookup,
+  sessionUser,
 } from "./lookups";
+import { touchSession } from "./sessions";
 import { recordUse } from "./use";
 
 /*
@@ -91,6 +94,8 @@ export async function verifyCredential(ctx: VerifyContext, presented: Presented,
         return await verifyRegistryToken(ctx, presented, options);
       case "refresh_token":
         return await verifyRefreshToken(ctx, presented.value, options);
+      case "session":
+        return await verifySession(ctx, presented.value, options);
       case "access_token":
         return refuse("not_accepted", kind);
     }
@@ -235,6 +240,32 @@ async function verifyRefreshToken(ctx: VerifyContext, secret: string, options: V
   ctx.defer(recordUse(db, refreshTokens, token, hashes, config));
   const lineage: Lineage = { kind: "refresh_token", id: token.id, parent };
   return { ok: true, principal: { user: token.user, lineage, access: accessOf(r.access) } };
+}
+
+/**
+ * A browser session (the cookie's kss_ secret). Failures are not counted: the secret has ~190
+ * random bits, and a browser whose session ended simply presents a stale cookie.
+ */
+async function verifySession(ctx: VerifyContext, secret: string, options: VerifyOptions): Promise<Verification> {
+  const { db, config } = ctx;
+  const hashes = await lookupHashes(secret, config);
+  const r = await batchNamed(db, {
+    session: sessionLookup(db, hashes),
+    access: options.withAccess ? accessQueries(db, sessionUser(db, hashes)) : [],
+  });
+  const session = r.session[0];
+  const now = Date.now();
+  const reason = !session
+    ? "unknown"
+    : isPast(session.expiresAt, now)
+      ? "expired"
+      : !session.user.enabled
+        ? "user_disabled"
+        : null;
+  if (!session || reason) return refuse("invalid", reason!);
+  ctx.defer(touchSession(db, session, hashes, config));
+  const lineage: Lineage = { kind: "session", id: session.id, signedInAt: session.signedInAt };
+  return { ok: true, principal: { user: session.user, lineage, access: accessOf(options.withAccess ? r.access : undefined) } };
 }
 
 /** A well-formed username, or undefined for junk (which is then never looked up or stored). */

@@ -2,17 +2,18 @@
  * keyward's secret format: `<prefix>_<body><check>` — body is 32 base62 characters from
  * crypto.getRandomValues (~190 bits), check is CRC-32 of `<prefix>_<body>` as 6 base62
  * characters. A mistyped or made-up secret fails the check before any database read, and
- * leaked secrets are easy to scan for: /\b(zak|krt|krf)_[0-9A-Za-z]{38}\b/.
+ * leaked secrets are easy to scan for: /\b(zak|krt|krf|kss)_[0-9A-Za-z]{38}\b/ (kss_: session
+ * cookies, which never leave the browser's cookie jar).
  * Only HMAC-SHA-256(pepper, secret) is stored.
  */
 
-export const SECRET_PREFIXES = ["zak", "krt", "krf"] as const;
+export const SECRET_PREFIXES = ["zak", "krt", "krf", "kss"] as const;
 export type SecretPrefix = (typeof SECRET_PREFIXES)[number];
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const BODY_LENGTH = 32;
 const CHECK_LENGTH = 6;
-const SECRET_PATTERN = /^(zak|krt|krf)_([0-9A-Za-z]{38})$/;
+const SECRET_PATTERN = /^(zak|krt|krf|kss)_([0-9A-Za-z]{38})$/;
 
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);

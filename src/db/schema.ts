@@ -161,20 +161,34 @@ export const tokenAuthorities = sqliteTable("token_authorities", {
   expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
 });
 
-/** Console / Quay API v1 sessions; the cookie carries the secret, the row its hash. */
+/**
+ * Browser sessions (Quay API v1 and the console): the cookie carries a `kss_` secret, the row
+ * its keyed hash. `expiresAt` is the earlier of the absolute expiry and the idle expiry (last
+ * use + idle window), so one indexed column answers both checks and the sweep.
+ */
 export const sessions = sqliteTable(
   "sessions",
   {
-    idHash: text("id_hash").primaryKey(),
+    id: text("id").primaryKey(),
     userId: text("user_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
-    csrfToken: text("csrf_token").notNull(),
+    secretHash: text("secret_hash").notNull(),
+    pepperVersion: integer("pepper_version").notNull(),
     createdAt: createdAt(),
-    signedInAt: integer("signed_in_at", { mode: "timestamp_ms" }),
+    // The last password sign-in or verify (Quay's fresh login).
+    signedInAt: integer("signed_in_at", { mode: "timestamp_ms" }).notNull(),
+    lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+    absoluteExpiresAt: integer("absolute_expires_at", { mode: "timestamp_ms" }).notNull(),
     expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    userAgent: text("user_agent"),
+    ip: text("ip"),
   },
-  (t) => [index("sessions_expires").on(t.expiresAt)],
+  (t) => [
+    uniqueIndex("sessions_secret_hash").on(t.secretHash),
+    index("sessions_user").on(t.userId),
+    index("sessions_expires").on(t.expiresAt),
+  ],
 );
 
 /**
@@ -262,3 +276,4 @@ export type Registry = typeof registries.$inferSelect;
 export type RegistryToken = typeof registryTokens.$inferSelect;
 export type TokenAuthority = typeof tokenAuthorities.$inferSelect;
 export type RefreshToken = typeof refreshTokens.$inferSelect;
+export type Session = typeof sessions.$inferSelect;

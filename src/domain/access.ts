@@ -49,6 +49,8 @@ export interface Principal {
  */
 export type Lineage =
   | { kind: "password" }
+  // A browser session: signed in with a password at `signedInAt` (Quay's fresh login).
+  | { kind: "session"; id: string; signedInAt: Date }
   | { kind: "api_key"; id: string; scopes: string[] | null; expiresAt: Date | null }
   | { kind: "registry_token"; id: string; name: string; scopes: Scope[]; expiresAt: Date | null }
   | { kind: "refresh_token"; id: string; parent: Exclude<Lineage, { kind: "refresh_token" }> };
@@ -59,6 +61,7 @@ export type CredentialKind = Lineage["kind"];
 export function narrowingOf(lineage: Lineage): Scope[] | null {
   switch (lineage.kind) {
     case "password":
+    case "session":
       return null;
     case "api_key":
       return lineage.scopes?.map((name) => ({ type: "repository", name, actions: [...ALL_ACTIONS] })) ?? null;

@@ -10,6 +10,8 @@ import { parseSecret } from "../crypto/secrets";
  * | keyward's APIs (Basic/Bearer) | password, API key (zak_)      | keyward (user, superuser) | keyward        | what the user may, narrowed by key scopes |
  * | /v2/auth Basic or password grant | password, API key, registry token (krt_) | keyward | a registry's `service` (never keyward's own) | a JWT for what the credential may |
  * | /v2/auth refresh_token grant  | refresh token (krf_)          | keyward at /v2/auth     | the service it was minted for | what its parent credential may, while the parent lives |
+ * | the session cookie            | session (kss_), only in the cookie; state changes need the session's CSRF token | keyward at sign-in (password only) | keyward | what the user may; sensitive actions need a sign-in within the fresh-login window |
+ * | sign-in (/api/v1/signin, console) | password only, with the pre-session's CSRF token | the user | keyward | start a session |
  * | Kallithea JSON-RPC `api_key`  | API key (zak_) only           | keyward (user, superuser) | keyward        | the methods the user may, narrowed by key scopes (admin methods need an unnarrowed superuser key) |
  * | keyserver PUT/DELETE          | a JWT (typ JWT) signed by the key itself or an approved key of that service, iss = the service, aud = keyward's audience, single-use jti | the service | keyward's keyserver | register/rotate/delete that service's keys — never keyward's own |
  * | registries (JWT access tokens) | keyward's access tokens (typ at+jwt) | keyward | one registry `service` | the `access` claim |
@@ -17,11 +19,15 @@ import { parseSecret } from "../crypto/secrets";
  * keyward's access tokens authenticate nothing at keyward itself.
  */
 
-export type PresentedKind = "password" | "api_key" | "registry_token" | "refresh_token" | "access_token";
-export type Boundary = "api" | "rpc" | "v2auth" | "v2auth_refresh";
+export type PresentedKind = "password" | "api_key" | "registry_token" | "refresh_token" | "session" | "access_token";
+export type Boundary = "api" | "cookie" | "signin" | "rpc" | "v2auth" | "v2auth_refresh";
 
 export const ACCEPTED: Record<Boundary, readonly PresentedKind[]> = {
   api: ["password", "api_key"],
+  // The session cookie, and only it, carries a session secret (never an Authorization header).
+  cookie: ["session"],
+  // Signing in (a session) takes a password only: a key signing in would shed its scopes.
+  signin: ["password"],
   rpc: ["api_key"],
   v2auth: ["password", "api_key", "registry_token"],
   v2auth_refresh: ["refresh_token"],
@@ -31,8 +37,8 @@ export function accepts(boundary: Boundary, kind: PresentedKind): boolean {
   return ACCEPTED[boundary].includes(kind);
 }
 
-const KIND_OF_PREFIX = { zak: "api_key", krt: "registry_token", krf: "refresh_token" } as const;
-const SECRET_SHAPE = /^(zak|krt|krf)_/;
+const KIND_OF_PREFIX = { zak: "api_key", krt: "registry_token", krf: "refresh_token", kss: "session" } as const;
+const SECRET_SHAPE = /^(zak|krt|krf|kss)_/;
 const JWT_SHAPE = /^ey[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /**

@@ -9,6 +9,7 @@ import { gcServiceKeys, retireSigningKeys, rotateSigningKeys } from "./serviceKe
 import { sweepExpiredApiKeys } from "./sweepExpiredApiKeys";
 import { sweepExpiredRefreshTokens } from "./sweepExpiredRefreshTokens";
 import { sweepExpiredRegistryTokens } from "./sweepExpiredRegistryTokens";
+import { sweepExpiredSessions } from "./sweepExpiredSessions";
 
 /**
  * Cron expression → the jobs it runs. These keys and wrangler.toml's [triggers] crons stay
@@ -19,6 +20,7 @@ export const CRON_JOBS: Record<string, Record<string, Job>> = {
     sweepExpiredApiKeys,
     sweepExpiredRegistryTokens,
     sweepExpiredRefreshTokens,
+    sweepExpiredSessions,
     sweepAuthFailures,
     sweepSpentJtis,
     retireSigningKeys,

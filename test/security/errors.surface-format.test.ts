@@ -10,7 +10,7 @@ import { adminAuth, type CallOptions, call, json, ORIGIN } from "../helpers";
  * broken configuration (503). A client of /v2/auth or /registries parses only its own format.
  */
 
-type Surface = "keyward" | "docker" | "ionos";
+type Surface = "keyward" | "docker" | "ionos" | "quay" | "kallithea";
 
 /** The exact body each surface answers with; `code` is in the surface's own vocabulary. */
 function bodyOf(surface: Surface, status: number, code: string, message: unknown) {
@@ -21,6 +21,19 @@ function bodyOf(surface: Surface, status: number, code: string, message: unknown
       return { errors: [{ code, message }] };
     case "ionos":
       return { httpStatus: status, messages: [{ errorCode: code, message }] };
+    case "quay":
+      // keyward's error object beside Quay's fields.
+      return {
+        error: { code, message, requestId: expect.any(String) },
+        error_message: message,
+        error_type: code,
+        title: code,
+        status,
+        detail: message,
+        type: `${ORIGIN}/api/v1/error/${code}`,
+      };
+    case "kallithea":
+      return { id: null, result: null, error: message };
   }
 }
 
@@ -169,7 +182,8 @@ async function callBroken(path: string): Promise<Response> {
 const pepperNamed = expect.stringContaining("KEYWARD_PEPPER is not set");
 
 describe.each([
-  { path: "/api/v1/user/", surface: "keyward", code: "misconfigured" },
+  { path: "/api/v1/user/", surface: "quay", code: "misconfigured" },
+  { path: "/v2/_zot/ext/apikey", surface: "keyward", code: "misconfigured" },
   { path: "/v2/auth?service=registry.local", surface: "docker", code: "UNAVAILABLE" },
   { path: "/registries", surface: "ionos", code: "MISCONFIGURED" },
 ] as const)("a missing pepper in production, on $path", ({ path, surface, code }) => {

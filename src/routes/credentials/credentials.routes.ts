@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authenticate, requireSuperuser, requireUser } from "../../auth/authenticate";
+import { requireFreshLogin } from "../../auth/session";
 import { KEY_ALGORITHMS } from "../../crypto/keys";
 import { basicOrBearer, jsonResponse, keyApiBodyLimit, notFoundError, standardErrors } from "../common";
 
@@ -72,7 +73,7 @@ export const rotateSigningKeyRoute = createRoute({
   tags: ["Signing keys"],
   summary: "Rotate now: a new key signs every new token; older keys stay published until their tokens expire",
   security: basicOrBearer,
-  middleware: [keyApiBodyLimit, ...superuserOnly],
+  middleware: [keyApiBodyLimit, ...superuserOnly, requireFreshLogin],
   request: {
     body: {
       required: false,

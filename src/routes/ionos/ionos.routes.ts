@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { authenticate, requireUser } from "../../auth/authenticate";
+import { requireFreshLogin } from "../../auth/session";
 import { basicOrBearer, jsonBody, jsonResponse, keyApiBodyLimit } from "../common";
 import {
   Collection,
@@ -43,7 +44,7 @@ export const createRegistryRoute = createRoute({
   path: "/registries",
   tags: registryTags,
   security: basicOrBearer,
-  middleware: writer,
+  middleware: [...writer, requireFreshLogin],
   summary: "Create a registry (superusers); hostname = the service its registry sends to /v2/auth",
   request: { body: jsonBody(CreateRegistryBody) },
   responses: { 201: jsonResponse(RegistryView, "Created"), ...errors, 409: err("Name or hostname taken") },
@@ -98,7 +99,7 @@ export const createTokenRoute = createRoute({
   path: "/registries/{registryId}/tokens",
   tags: tokenTags,
   security: basicOrBearer,
-  middleware: writer,
+  middleware: [...writer, requireFreshLogin],
   summary: "Create a token; the password is only in this response",
   request: { params: RegistryIdParam, body: jsonBody(CreateTokenBody) },
   responses: { 201: jsonResponse(TokenView, "Created (Location header)"), ...errors, 409: err("Name taken") },
@@ -120,7 +121,7 @@ export const putTokenRoute = createRoute({
   path: "/registries/{registryId}/tokens/{tokenId}",
   tags: tokenTags,
   security: basicOrBearer,
-  middleware: writer,
+  middleware: [...writer, requireFreshLogin],
   summary: "Create or replace a token (new password either way; the name cannot change)",
   request: { params: TokenIdParams, body: jsonBody(CreateTokenBody) },
   responses: {

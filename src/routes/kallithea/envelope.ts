@@ -21,7 +21,7 @@ export interface RpcCall {
 }
 
 // keyward secrets in a malformed body are not echoed back (SPEC §3: never in an error).
-const SECRET_LIKE = /\b(zak|krt|krf)_[A-Za-z0-9]+/g;
+const SECRET_LIKE = /\b(zak|krt|krf|kss)_[A-Za-z0-9]+/g;
 
 /**
  * Python's repr of a bytes object (`b'...'`), as Kallithea's `%r` of the raw body renders it:

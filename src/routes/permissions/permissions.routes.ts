@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authenticate, requireSuperuser } from "../../auth/authenticate";
+import { requireFreshLogin } from "../../auth/session";
 import { USERNAME_PATTERN } from "../../domain/names";
 import { ROLES } from "../../services/permissions";
 import { basicOrBearer, jsonBody, jsonResponse, keyApiBodyLimit, notFoundError, RepositoryGlob, standardErrors } from "../common";
@@ -31,7 +32,7 @@ export const setGrantRoute = createRoute({
   tags,
   summary: "Grant read (pull), write (pull+push) or admin (pull+push+delete) on a repository or glob",
   security: basicOrBearer,
-  middleware: [keyApiBodyLimit, ...superuserOnly],
+  middleware: [keyApiBodyLimit, ...superuserOnly, requireFreshLogin],
   request: {
     params: UsernameParam,
     body: jsonBody(
@@ -54,7 +55,7 @@ export const removeGrantRoute = createRoute({
   tags,
   summary: "Remove a grant",
   security: basicOrBearer,
-  middleware: superuserOnly,
+  middleware: [...superuserOnly, requireFreshLogin],
   request: { params: UsernameParam, query: z.object({ repository: RepositoryGlob }).strict() },
   responses: { 204: { description: "Removed" }, ...standardErrors, ...notFoundError },
 });

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authenticate, requireSuperuser } from "../../auth/authenticate";
+import { requireFreshLogin } from "../../auth/session";
 import { KEY_ALGORITHMS } from "../../crypto/keys";
 import { basicOrBearer, jsonBody, jsonResponse, keyApiBodyLimit, notFoundError, standardErrors } from "../common";
 
@@ -62,7 +63,7 @@ export const createKeyRoute = createRoute({
   tags,
   summary: "Create (and approve) a service key; the private key is returned once and not stored",
   security: basicOrBearer,
-  middleware: [keyApiBodyLimit, ...superuserOnly],
+  middleware: [keyApiBodyLimit, ...superuserOnly, requireFreshLogin],
   request: { body: jsonBody(CreateKeyBody) },
   responses: {
     200: jsonResponse(
@@ -127,7 +128,7 @@ export const approveKeyRoute = createRoute({
   tags,
   summary: "Approve a service key",
   security: basicOrBearer,
-  middleware: [keyApiBodyLimit, ...superuserOnly],
+  middleware: [keyApiBodyLimit, ...superuserOnly, requireFreshLogin],
   request: {
     params: KidParam,
     body: { ...jsonBody(z.object({ notes: z.string().max(1024).optional() }).strict()), required: false },

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authenticate, requireSuperuser, requireUser } from "../../auth/authenticate";
+import { requireFreshLogin } from "../../auth/session";
 import { USERNAME_PATTERN } from "../../services/users";
 import { basicOrBearer, conflictError, jsonBody, jsonResponse, keyApiBodyLimit, notFoundError, standardErrors } from "../common";
 
@@ -62,7 +63,7 @@ export const createUserRoute = createRoute({
   tags,
   summary: "Create a user",
   security: basicOrBearer,
-  middleware: [keyApiBodyLimit, ...superuserOnly],
+  middleware: [keyApiBodyLimit, ...superuserOnly, requireFreshLogin],
   request: { body: jsonBody(CreateUserBody) },
   responses: {
     200: jsonResponse(
@@ -91,7 +92,7 @@ export const updateUserRoute = createRoute({
   tags,
   summary: "Update a user (password, email, enabled, superuser)",
   security: basicOrBearer,
-  middleware: [keyApiBodyLimit, ...superuserOnly],
+  middleware: [keyApiBodyLimit, ...superuserOnly, requireFreshLogin],
   request: { params: UsernameParam, body: jsonBody(UpdateUserBody) },
   responses: { 200: jsonResponse(UserView, "The updated user"), ...standardErrors, ...notFoundError },
 });
@@ -102,7 +103,7 @@ export const deleteUserRoute = createRoute({
   tags,
   summary: "Delete a user and every credential it owns",
   security: basicOrBearer,
-  middleware: superuserOnly,
+  middleware: [...superuserOnly, requireFreshLogin],
   request: { params: UsernameParam },
   responses: { 204: { description: "Deleted" }, ...standardErrors, ...notFoundError },
 });

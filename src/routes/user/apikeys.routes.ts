@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authenticate, requireUser } from "../../auth/authenticate";
+import { requireFreshLogin } from "../../auth/session";
 import { FOREVER, MAX_LIFETIME_MINUTES } from "../../services/apiKeys";
 import {
   basicOrBearer,
@@ -75,7 +76,7 @@ export const createExtraKeyRoute = createRoute({
   tags,
   summary: "Create an extra API key with a description and a lifetime in minutes",
   security: basicOrBearer,
-  middleware: [keyApiBodyLimit, ...middleware],
+  middleware: [keyApiBodyLimit, ...middleware, requireFreshLogin],
   request: { body: jsonBody(CreateExtraKeyBody) },
   responses: { 201: jsonResponse(WithSecret, "The new key, with its secret"), ...standardErrors },
 });
@@ -86,7 +87,7 @@ export const resetBuiltinRoute = createRoute({
   tags,
   summary: "Reset (or first create) the caller's built-in key; the old one stops working at once",
   security: basicOrBearer,
-  middleware: [keyApiBodyLimit, ...middleware],
+  middleware: [keyApiBodyLimit, ...middleware, requireFreshLogin],
   responses: { 201: jsonResponse(WithSecret, "The new built-in key, with its secret"), ...standardErrors, ...conflictError },
 });
 

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authenticate, requireUser } from "../../auth/authenticate";
+import { requireFreshLogin } from "../../auth/session";
 import {
   basicOrBearer,
   bodyIsJson,
@@ -61,7 +62,7 @@ export const createApiKeyRoute = createRoute({
   tags,
   summary: "Create an API key for the caller",
   security: basicOrBearer,
-  middleware: [keyApiBodyLimit, bodyIsJson, ...middleware],
+  middleware: [keyApiBodyLimit, bodyIsJson, ...middleware, requireFreshLogin],
   request: { body: jsonBody(CreateApiKeyBody) },
   responses: { 201: jsonResponse(CreatedApiKey, "The new key, with its secret"), ...standardErrors },
 });
