@@ -32,6 +32,8 @@ export interface Variables {
   db: Db;
   requestId: string;
   principal: Principal | null;
+  /** The console's per-response CSP nonce (hono/secure-headers). */
+  secureHeadersNonce?: string;
 }
 
 export interface AppEnv {

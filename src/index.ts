@@ -1,4 +1,5 @@
 import { createApp } from "./app";
+import { browserRoot, consoleRouter } from "./console";
 import type { Env } from "./env";
 import { runScheduled } from "./jobs";
 import { credentialsRouter } from "./routes/credentials";
@@ -26,7 +27,9 @@ const app = createApp()
   .route("/", ionosRouter())
   .route("/", kallitheaRouter())
   .route("/", userApiKeysRouter())
-  .route("/", sessionRouter());
+  .route("/", sessionRouter())
+  .route("/console", consoleRouter())
+  .route("/", browserRoot());
 
 openApiDocument(app);
 

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { errorPageHtml } from "./console/ui";
 import type { AppEnv } from "./env";
 import { type ApiError, type ErrorCode, ValidationError } from "./errors";
 
@@ -70,12 +71,19 @@ const renderIonos: Renderer = (c, err) =>
 const renderKallithea: Renderer = (c, err) =>
   c.json({ id: null, result: null, error: err.code === "internal" ? "Internal server error" : err.message }, 200, err.headers);
 
+/** The console: an HTML page (a form posted without its CSRF token lands here). */
+const renderConsole: Renderer = (c, err) => {
+  const message = err.code === "internal" ? "Something went wrong on our side." : err.message;
+  return c.html(errorPageHtml(err.status, message, c.get("secureHeadersNonce") ?? ""), err.status, err.headers);
+};
+
 /** Compatibility surfaces by mount prefix; every other path is keyward's own API. */
 const SURFACES: readonly { prefix: string; render: Renderer }[] = [
   { prefix: "/v2/auth", render: renderDockerToken },
   { prefix: "/registries", render: renderIonos },
   { prefix: "/_admin/api", render: renderKallithea },
   { prefix: "/api/v1", render: renderQuay },
+  { prefix: "/console", render: renderConsole },
 ];
 
 /** The renderer of the surface `path` belongs to (whole segments: `/registriesX` is not IONOS). */
