@@ -199,6 +199,6 @@ export const Time: FC<{ at: Date | null; empty?: string }> = ({ at, empty = "Nev
 
 /** An error page in the console's look (the renderer's, for errors raised before a page ran). */
 export function errorPageHtml(status: number, message: string, nonce: string): string {
-  const escape = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${status} · keyward</title><style nonce="${escape(nonce)}">${CSS}</style></head><body><header><a class="brand" href="/console">keyward</a></header><main><h1>${status === 404 ? "Not found" : "Something is not right"}</h1><p class="notice warning" role="alert">${escape(message)}</p><p><a href="/console">Back to the console</a></p></main></body></html>`;
+  const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${status} · keyward</title><style nonce="${escapeHtml(nonce)}">${CSS}</style></head><body><header><a class="brand" href="/console">keyward</a></header><main><h1>${status === 404 ? "Not found" : "Something is not right"}</h1><p class="notice warning" role="alert">${escapeHtml(message)}</p><p><a href="/console">Back to the console</a></p></main></body></html>`;
 }
