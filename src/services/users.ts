@@ -4,7 +4,7 @@ import { hashPassword } from "../crypto/password";
 import { randomBase62 } from "../crypto/secrets";
 import type { Db } from "../db/client";
 import { insertWhere } from "../db/conditional";
-import { refreshTokens, type User, users } from "../db/schema";
+import { refreshTokens, sessions, type User, users } from "../db/schema";
 import { ApiError, badRequest, notFound } from "../errors";
 import { type Actor, auditInsert, auditInsertWhere, SYSTEM_ACTOR } from "./audit";
 
@@ -158,7 +158,15 @@ export interface UserChanges {
   superuser?: boolean;
 }
 
-export async function updateUser(db: Db, config: Config, actor: Actor, username: string, changes: UserChanges): Promise<User> {
+export async function updateUser(
+  db: Db,
+  config: Config,
+  actor: Actor,
+  username: string,
+  changes: UserChanges,
+  /** The session that changes its own user's password stays; every other one ends. */
+  options: { keepSessionId?: string } = {},
+): Promise<User> {
   const user = await getUser(db, username);
   if (user.id === actor.id && (changes.enabled === false || changes.superuser === false)) {
     throw badRequest("You cannot disable or demote yourself");
@@ -183,8 +191,27 @@ export async function updateUser(db: Db, config: Config, actor: Actor, username:
     ...(changes.password !== undefined
       ? [db.delete(refreshTokens).where(and(eq(refreshTokens.userId, user.id), eq(refreshTokens.via, "password"), allowed))]
       : []),
+    // A new password ends the user's browser sessions too (but the one that changed it).
+    ...(changes.password !== undefined
+      ? [
+          db
+            .delete(sessions)
+            .where(
+              and(
+                eq(sessions.userId, user.id),
+                options.keepSessionId ? ne(sessions.id, options.keepSessionId) : undefined,
+                allowed,
+              ),
+            ),
+        ]
+      : []),
     // Disabling a user ends (not pauses) every refresh token carrying their rights.
-    ...(changes.enabled === false ? [db.delete(refreshTokens).where(and(eq(refreshTokens.userId, user.id), allowed))] : []),
+    ...(changes.enabled === false
+      ? [
+          db.delete(refreshTokens).where(and(eq(refreshTokens.userId, user.id), allowed)),
+          db.delete(sessions).where(and(eq(sessions.userId, user.id), allowed)),
+        ]
+      : []),
     auditInsertWhere(
       db,
       actor,

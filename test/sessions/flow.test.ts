@@ -304,3 +304,42 @@ describe("the caller's sessions", () => {
     expect(left!.n).toBe(0);
   });
 });
+
+describe("changing one's own password (PUT /api/v1/user/)", () => {
+  it("through a session: the other sessions end, this one stays; the old password stops", async () => {
+    const user = await createUser();
+    const laptop = new Browser();
+    const phone = new Browser();
+    const token = await laptop.signIn(user.username, user.password);
+    await phone.signIn(user.username, user.password);
+    const changed = await laptop.fetch("/api/v1/user/", {
+      method: "PUT",
+      headers: { "x-csrf-token": token },
+      json: { password: "a-brand-new-password" },
+    });
+    expect(await json(changed, 200)).toMatchObject({ username: user.username, authenticated_by: "session" });
+    expect((await laptop.fetch("/api/v1/user/")).status).toBe(200);
+    expect((await phone.fetch("/api/v1/user/")).status).toBe(401);
+    await json(await call("/api/v1/user/", { auth: basic(user.username, user.password) }), 401);
+    await json(await call("/api/v1/user/", { auth: basic(user.username, "a-brand-new-password") }), 200);
+  });
+
+  it("never with an API key (a key would become the password and shed its scopes)", async () => {
+    const user = await createUser();
+    const { apiKey } = await createKey(user, { label: "k" });
+    const response = await call("/api/v1/user/", {
+      method: "PUT",
+      auth: bearer(apiKey),
+      json: { password: "another-password-1" },
+    });
+    expect((await json(response, 403)).error_message).toMatch(/not a key/);
+  });
+
+  it("without the CSRF token through a session: refused", async () => {
+    const user = await createUser();
+    const browser = new Browser();
+    await browser.signIn(user.username, user.password);
+    const response = await browser.fetch("/api/v1/user/", { method: "PUT", json: { password: "another-password-1" } });
+    expect(await json(response, 403)).toEqual(CSRF_REFUSAL);
+  });
+});

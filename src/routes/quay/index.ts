@@ -15,6 +15,7 @@ export function quayRouter() {
     .openapi(userRoutes.updateUserRoute, users.update)
     .openapi(userRoutes.deleteUserRoute, users.remove)
     .openapi(userRoutes.currentUserRoute, users.me)
+    .openapi(userRoutes.changePasswordRoute, users.changePassword)
     .openapi(logRoutes.listLogsRoute, logs.list)
     .openapi(keyRoutes.listKeysRoute, keys.list)
     .openapi(keyRoutes.createKeyRoute, keys.create)

@@ -2,8 +2,10 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import { currentUser } from "../../auth/authenticate";
 import { actorOf } from "../../auth/request";
 import type { AppEnv } from "../../env";
+import { forbidden } from "../../errors";
 import { createUser, deleteUser, getUser, listUsers, updateUser, userView } from "../../services/users";
 import type {
+  changePasswordRoute,
   createUserRoute,
   currentUserRoute,
   deleteUserRoute,
@@ -40,4 +42,17 @@ export const remove: RouteHandler<typeof deleteUserRoute, AppEnv> = async (c) =>
 export const me: RouteHandler<typeof currentUserRoute, AppEnv> = async (c) => {
   const principal = currentUser(c);
   return c.json({ ...userView(principal.user), anonymous: false, authenticated_by: principal.lineage.kind }, 200);
+};
+
+export const changePassword: RouteHandler<typeof changePasswordRoute, AppEnv> = async (c) => {
+  const { user, lineage } = currentUser(c);
+  // A key changing its owner's password would turn a key into the password (and shed its scopes).
+  if (lineage.kind !== "password" && lineage.kind !== "session") {
+    throw forbidden("Only the password itself or a browser session can change the password, not a key");
+  }
+  const keep = lineage.kind === "session" ? lineage.id : undefined;
+  const updated = await updateUser(c.get("db"), c.get("config"), actorOf(c), user.username, c.req.valid("json"), {
+    keepSessionId: keep,
+  });
+  return c.json({ ...userView(updated), anonymous: false, authenticated_by: lineage.kind }, 200);
 };

@@ -120,3 +120,19 @@ export const currentUserRoute = createRoute({
     ...standardErrors,
   },
 });
+
+export const changePasswordRoute = createRoute({
+  method: "put",
+  path: "/api/v1/user",
+  tags,
+  summary: "Change the caller's own password (Quay's PUT /api/v1/user/)",
+  description:
+    "With the password itself or a browser session (fresh login), never with an API key. Ends the refresh tokens the old password minted and every other session.",
+  security: basicOrBearer,
+  middleware: [keyApiBodyLimit, authenticate, requireUser, requireFreshLogin],
+  request: { body: jsonBody(z.object({ password: Password }).strict().openapi("ChangePassword")) },
+  responses: {
+    200: jsonResponse(UserView.extend({ anonymous: z.boolean(), authenticated_by: z.string() }), "The caller"),
+    ...standardErrors,
+  },
+});
