@@ -25,6 +25,14 @@ const expectations = [
     ["the next call with the key answers 401", lines.at(-1) === "401"],
   ],
   (lines) => [
+    ["sign-in answers Quay's success", lines[0] === '{"success":true}'],
+    ["the cookie signs the caller in as a session", lines[1] === '{"username":"admin","authenticated_by":"session"}'],
+    ["a change without the CSRF token is refused", lines[2] === '{"error":"CSRF token was invalid or missing."} 403'],
+    ["with the token it is made", lines[3] === "extra"],
+    ["sign-out answers success", lines[4] === '{"success":true}'],
+    ["the old cookie is refused afterwards", lines[5] === "401"],
+  ],
+  (lines) => [
     [
       "get_user answers alice, with her namespace",
       lines[0] === '{"id":1,"username":"alice","mine":"repository.admin","error":null}',
