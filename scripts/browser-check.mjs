@@ -95,6 +95,15 @@ try {
   check("/ in a browser goes to the sign-in page", new URL(page.url()).pathname === "/console/signin", page.url());
   await shot(page, "signin");
   await page.getByLabel("Username").fill(USER.username);
+  await page.getByLabel("Password").fill("not the password");
+  const wrong = await submit(page, () => page.getByRole("button", { name: "Sign in" }).click());
+  check(
+    "1. a wrong password answers 403 with an alert",
+    wrong?.status() === 403 && (await page.getByRole("alert").textContent())?.includes("Wrong username or password."),
+    `HTTP ${wrong?.status()}`,
+  );
+  await shot(page, "signin-wrong-password");
+  await page.getByLabel("Username").fill(USER.username);
   await page.getByLabel("Password").fill(USER.password);
   await submit(page, () => page.getByRole("button", { name: "Sign in" }).click());
   check("1. sign-in lands on the API keys page", new URL(page.url()).pathname === "/console/keys", page.url());
