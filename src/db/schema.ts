@@ -254,7 +254,12 @@ export const auditLog = sqliteTable(
     requestId: text("request_id"),
     metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
   },
-  (t) => [index("audit_log_at").on(t.at), index("audit_log_subject").on(t.subjectUserId, t.id)],
+  (t) => [
+    index("audit_log_at").on(t.at),
+    index("audit_log_subject").on(t.subjectUserId, t.id),
+    // The console's audit page filters by kind, newest first (keyset on id).
+    index("audit_log_kind").on(t.kind, t.id),
+  ],
 );
 
 /** Failed-authentication counters per (username, client), username and client address (see services/authFailures.ts). */

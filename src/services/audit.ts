@@ -38,14 +38,18 @@ function auditRow(actor: Actor, event: AuditEvent, at: Date): typeof auditLog.$i
   };
 }
 
-/** Newest first, keyset-paginated by id (stable under concurrent inserts). */
+/**
+ * Newest first, keyset-paginated by id (stable under concurrent inserts); optionally only one
+ * user's entries (audit_log_subject) or one kind (audit_log_kind).
+ */
 export async function listAuditEntries(
   db: Db,
-  options: { limit: number; before?: number; subjectUserId?: string },
+  options: { limit: number; before?: number; subjectUserId?: string; kind?: string },
 ): Promise<{ entries: AuditEntry[]; nextBefore: number | null }> {
   const conditions = [];
   if (options.before !== undefined) conditions.push(lt(auditLog.id, options.before));
   if (options.subjectUserId) conditions.push(eq(auditLog.subjectUserId, options.subjectUserId));
+  if (options.kind) conditions.push(eq(auditLog.kind, options.kind));
   const rows = await db
     .select()
     .from(auditLog)
