@@ -367,4 +367,19 @@ async function superuserFlow(admin) {
     Boolean(freshRow) && /active/i.test((await freshRow.textContent()) ?? ""),
   );
   await shot(admin, "admin-signing-keys-rotated");
+
+  // The other superuser pages render (and are screenshotted for review).
+  for (const [path, title] of [
+    ["users", "Users"],
+    ["registries", "Registries"],
+    ["audit", "Audit log"],
+  ]) {
+    const response = await admin.goto(`${url}/console/admin/${path}`);
+    check(
+      `6. the ${title} page renders`,
+      response?.status() === 200 && (await admin.getByRole("heading", { level: 1, name: title }).isVisible()),
+      `HTTP ${response?.status()}`,
+    );
+    await shot(admin, `admin-${path}`);
+  }
 }
