@@ -103,7 +103,7 @@ export const requireSuperuser = createMiddleware<AppEnv>(async (c, next) => {
   if (!principal) throw unauthorized("Authentication required");
   if (!principal.user.superuser) throw new ApiError("forbidden", "Superuser rights required");
   // A key narrowed to some repositories is no key to the whole installation.
-  if (isNarrowed(principal)) throw new ApiError("forbidden", "A key narrowed by scopes cannot use superuser routes");
+  if (isNarrowed(principal)) throw new ApiError("forbidden", "A key narrowed by scopes or an expiry cannot use superuser routes");
   await next();
 });
 

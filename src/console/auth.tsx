@@ -15,7 +15,7 @@ const SigninForm = z.object({
   next: z.string().optional(),
 });
 
-async function signinPage(c: ConsoleContext, next: string, error?: string, status: 200 | 403 | 429 = 200) {
+async function signinPage(c: ConsoleContext, next: string, error?: string, status: 200 | 403 | 429 = 200, username = "") {
   return page(
     c,
     "Sign in",
@@ -28,9 +28,9 @@ async function signinPage(c: ConsoleContext, next: string, error?: string, statu
       <CsrfField token={await csrfOf(c)} />
       <input type="hidden" name="next" value={next} />
       <label for="username">Username</label>
-      <input id="username" name="username" type="text" autocomplete="username" required autofocus />
+      <input id="username" name="username" type="text" autocomplete="username" required autofocus={!username} value={username} />
       <label for="password">Password</label>
-      <input id="password" name="password" type="password" autocomplete="current-password" required />
+      <input id="password" name="password" type="password" autocomplete="current-password" required autofocus={!!username} />
       <div class="actions">
         <button type="submit">Sign in</button>
       </div>
@@ -64,7 +64,7 @@ export function authPages(app: Hono<AppEnv>) {
       await signIn(c, principal);
     } catch (err) {
       const { message, status } = failure(err);
-      return signinPage(c, next, message, status);
+      return signinPage(c, next, message, status, parsed.data.username);
     }
     return c.redirect(next, 303);
   });

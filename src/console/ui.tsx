@@ -1,3 +1,4 @@
+import { raw } from "hono/html";
 import type { Child, FC } from "hono/jsx";
 import type { Principal } from "../domain/access";
 
@@ -8,8 +9,8 @@ import type { Principal } from "../domain/access";
  */
 
 const CSS = `
-:root { color-scheme: light dark; --fg: #1b1f24; --muted: #5b636e; --bg: #fff; --line: #d8dde3; --accent: #0b5cad; --danger: #b42318; --ok: #067647; --panel: #f5f7f9; }
-@media (prefers-color-scheme: dark) { :root { --fg: #e6e9ed; --muted: #a3acb7; --bg: #121417; --line: #2e343b; --accent: #6cb0f5; --danger: #ff7b72; --ok: #56d364; --panel: #1b1f24; } }
+:root { color-scheme: light dark; --fg: #1b1f24; --muted: #5b636e; --bg: #fff; --line: #d8dde3; --accent: #0b5cad; --on-accent: #fff; --danger: #b42318; --ok: #067647; --panel: #f5f7f9; }
+@media (prefers-color-scheme: dark) { :root { --fg: #e6e9ed; --muted: #a3acb7; --bg: #121417; --line: #2e343b; --accent: #6cb0f5; --on-accent: #0b1a2a; --danger: #ff7b72; --ok: #56d364; --panel: #1b1f24; } }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
 header { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem 1.5rem; padding: .75rem 1.5rem; border-bottom: 1px solid var(--line); }
@@ -17,32 +18,35 @@ header .brand { font-weight: 700; font-size: 1.1rem; color: var(--fg); text-deco
 nav ul { display: flex; flex-wrap: wrap; gap: .25rem 1rem; list-style: none; margin: 0; padding: 0; }
 nav a { color: var(--accent); text-decoration: none; }
 nav a[aria-current="page"] { font-weight: 700; text-decoration: underline; }
-header form { margin-left: auto; }
+header form { margin-left: auto; display: flex; align-items: center; gap: .5rem; }
+a { color: var(--accent); }
 main { max-width: 72rem; padding: 1.5rem; margin: 0 auto; }
 h1 { font-size: 1.5rem; margin: 0 0 1rem; }
 h2 { font-size: 1.15rem; margin: 2rem 0 .75rem; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; }
+@media (max-width: 48rem) { table { display: block; overflow-x: auto; } }
 th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-weight: 600; color: var(--muted); font-size: .85rem; }
 tr.expired td { color: var(--muted); }
-code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9em; word-break: break-all; }
+code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9em; overflow-wrap: anywhere; }
 form.inline { display: inline; }
 fieldset { border: 1px solid var(--line); border-radius: 6px; padding: 1rem; margin: 0 0 1rem; }
 legend { font-weight: 600; padding: 0 .25rem; }
 label { display: block; font-weight: 600; margin: .5rem 0 .2rem; }
 input[type=text], input[type=password], input[type=email], input[type=number], input[type=datetime-local], select { font: inherit; padding: .4rem .5rem; border: 1px solid var(--line); border-radius: 4px; min-width: 16rem; max-width: 100%; background: var(--bg); color: var(--fg); }
 label.check { display: inline-flex; align-items: center; gap: .3rem; font-weight: 400; margin-right: 1rem; }
-button { font: inherit; padding: .35rem .8rem; border-radius: 4px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
+button { font: inherit; padding: .35rem .8rem; border-radius: 4px; border: 1px solid var(--accent); background: var(--accent); color: var(--on-accent); cursor: pointer; }
 button.secondary { background: transparent; color: var(--accent); }
 button.danger { border-color: var(--danger); background: transparent; color: var(--danger); }
 :focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
-.actions { display: flex; gap: .5rem; margin-top: .75rem; flex-wrap: wrap; }
+.actions { display: flex; gap: .5rem; margin-top: .75rem; flex-wrap: wrap; align-items: center; }
 .notice { border: 1px solid var(--line); border-left: 4px solid var(--accent); background: var(--panel); padding: .75rem 1rem; border-radius: 4px; margin: 0 0 1rem; }
 .notice.warning { border-left-color: var(--danger); }
 .notice.ok { border-left-color: var(--ok); }
+.notice h2 { margin-top: 0; }
 .secret { display: flex; gap: .5rem; align-items: center; flex-wrap: wrap; padding: .75rem; background: var(--panel); border: 1px dashed var(--line); border-radius: 4px; }
 .muted { color: var(--muted); }
-.badge { display: inline-block; padding: 0 .4rem; border-radius: 999px; font-size: .8rem; border: 1px solid var(--line); }
+.badge { display: inline-block; padding: 0 .4rem; border-radius: 999px; font-size: .8rem; border: 1px solid var(--line); white-space: nowrap; }
 .pager { display: flex; gap: 1rem; }
 `;
 
@@ -88,7 +92,8 @@ export const Layout: FC<PageProps> = ({ title, nonce, principal, csrf, path, chi
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${title} · keyward`}</title>
-        <style nonce={nonce}>{CSS}</style>
+        {/* Constant text of ours, not user input: inserted as is (JSX would escape its quotes). */}
+        <style nonce={nonce}>{raw(CSS)}</style>
       </head>
       <body>
         <header>
@@ -122,7 +127,7 @@ export const Layout: FC<PageProps> = ({ title, nonce, principal, csrf, path, chi
           <h1>{title}</h1>
           {children}
         </main>
-        <script nonce={nonce}>{COPY_SCRIPT}</script>
+        <script nonce={nonce}>{raw(COPY_SCRIPT)}</script>
       </body>
     </html>
   );
@@ -167,8 +172,9 @@ export const KEY_WARNING =
 /** "in 5 minutes", "3 days ago": coarse and human. */
 export function relative(date: Date, now = Date.now()): string {
   const ms = date.getTime() - now;
-  // To the nearest second: a key made "for 1 hour" reads "in 1 hour", not "in 60 minutes".
-  const abs = Math.round(Math.abs(ms) / 1000) * 1000;
+  // To the nearest minute past one: a key made "for 1 day" reads "in 1 day", not "in 24 hours".
+  const exact = Math.abs(ms);
+  const abs = exact >= 60_000 ? Math.round(exact / 60_000) * 60_000 : Math.round(exact / 1000) * 1000;
   const units: [number, string][] = [
     [365 * 86_400_000, "year"],
     [30 * 86_400_000, "month"],

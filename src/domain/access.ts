@@ -73,12 +73,26 @@ export function narrowingOf(lineage: Lineage): Scope[] | null {
 }
 
 /**
- * Whether a principal's credential is narrowed (an API key with scopes, a registry token, or a
- * refresh token of either). A narrowed credential acts only on repositories: it manages no
- * users, grants, registries, service keys or signing keys — else it could mint what it lacks.
+ * Whether a principal's credential is narrowed — by scopes (an API key with scopes, a registry
+ * token, or a refresh token of either) or by time (an API key that expires, or a refresh token
+ * of one). A narrowed credential acts only on repositories: it manages no users, grants,
+ * registries, service keys or signing keys — else it could mint what it lacks, or what outlives
+ * it (a superuser, a password, a never-expiring registry token made with a 5-minute key).
  */
 export function isNarrowed(principal: Pick<Principal, "lineage">): boolean {
-  return narrowingOf(principal.lineage) !== null;
+  if (narrowingOf(principal.lineage) !== null) return true;
+  const key = apiKeyOf(principal.lineage);
+  return key !== null && key.expiresAt !== null;
+}
+
+/**
+ * A key never sets its own user's password: the password would outlive the key and shed its
+ * scopes and expiry (a key turned into the password). The password itself or a browser
+ * session may; a superuser's key may still set other users' passwords.
+ */
+export function mayChangePasswordOf(principal: Pick<Principal, "lineage" | "user">, targetUserId: string): boolean {
+  const kind = principal.lineage.kind;
+  return targetUserId !== principal.user.id || kind === "password" || kind === "session";
 }
 
 /** The API key behind a principal (directly or as a refresh token's parent), if any. */

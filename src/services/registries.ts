@@ -51,7 +51,7 @@ export async function createRegistry(
   input: { name: string; hostname: string },
 ): Promise<Registry> {
   if (!principal.user.superuser) throw forbidden("Only superusers create registries");
-  if (isNarrowed(principal)) throw forbidden("A key narrowed by scopes cannot create registries");
+  if (isNarrowed(principal)) throw forbidden("A key narrowed by scopes or an expiry cannot create registries");
   assertRegistryService(input.hostname, config);
   const registry: Registry = {
     id: crypto.randomUUID(),

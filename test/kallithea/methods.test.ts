@@ -80,7 +80,9 @@ describe("get_users", () => {
 
   it("refuses a superuser's key narrowed by scopes", async () => {
     const { apiKey } = await createKey(root, { label: "narrow", scopes: ["team/*"] });
-    expect(await refused(apiKey, "get_users")).toBe("method `get_users` requires admin rights (this key is narrowed by scopes)");
+    expect(await refused(apiKey, "get_users")).toBe(
+      "method `get_users` requires admin rights (this key is narrowed by scopes or an expiry)",
+    );
   });
 });
 

@@ -46,6 +46,9 @@ describe("the console", () => {
       expect(csp).toContain("default-src 'none'");
       expect(csp).toContain("frame-ancestors 'none'");
       expect(html).toContain(`<style nonce="${nonce}">`);
+      // The stylesheet and the copy script are inserted as written (JSX escaping broke both).
+      expect(html).toContain('"Segoe UI"');
+      expect(html).toContain('document.querySelectorAll("button[data-copy]")');
       expect(html).not.toMatch(/(src|href)="https?:/);
       expect(html).not.toMatch(/ on[a-z]+="/);
     }

@@ -4,7 +4,7 @@ import { actorOf } from "../../auth/request";
 import type { Registry, RegistryToken } from "../../db/schema";
 import { RepositoryGlob } from "../../domain/repositories";
 import type { AppEnv } from "../../env";
-import { NAME_PATTERN } from "../../routes/ionos/schemas";
+import { HOSTNAME_PATTERN, NAME_PATTERN } from "../../routes/ionos/schemas";
 import { createRegistry, deleteRegistry, getManagedRegistry, listRegistries } from "../../services/registries";
 import { createToken, deleteToken, getToken, listTokens, patchToken, type TokenScope } from "../../services/registryTokens";
 import { type ConsoleContext, csrfOf, formAll, formOf, page, signedIn, staleRedirect } from "../context";
@@ -13,16 +13,13 @@ import { firstIssue, Notices, type Outcome, refusal, withoutBlanks } from "./sha
 
 const NAME_RULE = "A name is 3-63 of a-z, 0-9 and '-', starting with a letter and not ending with '-'";
 const Name = z.string({ error: "Enter a name" }).trim().regex(NAME_PATTERN, NAME_RULE);
-// The IONOS API's hostname rule (routes/ionos/schemas.ts keeps it private).
+// The IONOS API's hostname rule.
 const Hostname = z
   .string()
   .trim()
   .toLowerCase()
   .max(253, "A hostname is at most 253 characters")
-  .regex(
-    /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/,
-    "Enter a host name like registry.example.com",
-  );
+  .regex(HOSTNAME_PATTERN, "Enter a host name like registry.example.com");
 
 const NewRegistryForm = z.object({ name: Name, hostname: Hostname.optional() });
 

@@ -17,10 +17,9 @@ export const TokenIdParams = RegistryIdParam.extend({
 
 export const NAME_PATTERN = /^[a-z][-a-z0-9]{1,61}[a-z0-9]$/;
 const Name = z.string().regex(NAME_PATTERN, "must match ^[a-z][-a-z0-9]{1,61}[a-z0-9]$");
-const Hostname = z
-  .string()
-  .max(253)
-  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/, "must be a host name");
+/** A registry's hostname (its `service`): DNS labels, an optional port. */
+export const HOSTNAME_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
+const Hostname = z.string().max(253).regex(HOSTNAME_PATTERN, "must be a host name");
 // The one repository grammar; `registry` scopes name the catalog (or `*`), which it also matches.
 const ScopeName = RepositoryGlob;
 

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { Config } from "../../config";
 import type { Db } from "../../db/client";
 import type { ApiKey, User } from "../../db/schema";
-import { type Actor, isNarrowed, type Principal } from "../../domain/access";
+import { type Actor, isNarrowed, mayChangePasswordOf, type Principal } from "../../domain/access";
 import { USERNAME_PATTERN } from "../../domain/names";
 import { ApiError } from "../../errors";
 import {
@@ -224,6 +224,9 @@ export const METHODS: Record<string, Method> = {
     admin: true,
     async run(ctx, a) {
       const user = await userOrError(ctx.db, a.userid as string);
+      if (a.password !== undefined && !mayChangePasswordOf(ctx.principal, user.id)) {
+        throw new RpcError("a key cannot change its own user's password; use the password or a browser session");
+      }
       // A user owns the namespace named like them: renaming would hand it to someone else.
       if (a.username !== undefined && a.username !== user.username) {
         throw new RpcError("usernames cannot be changed in keyward (a user owns the namespace named like them)");
@@ -341,6 +344,6 @@ export function findMethod(name: unknown): Method {
 /** Kallithea answers a non-admin's admin call with "Internal server error" (a bug); keyward says why. */
 export function assertAllowed(name: string, method: Method, principal: Principal): void {
   if (!method.admin || isAdmin(principal)) return;
-  const why = principal.user.superuser ? " (this key is narrowed by scopes)" : "";
+  const why = principal.user.superuser ? " (this key is narrowed by scopes or an expiry)" : "";
   throw new RpcError(`method \`${name}\` requires admin rights${why}`);
 }

@@ -1,8 +1,12 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { currentUser } from "../../auth/authenticate";
 import { actorOf } from "../../auth/request";
+import { mayChangePasswordOf } from "../../domain/access";
 import type { AppEnv } from "../../env";
 import { forbidden } from "../../errors";
+
+const KEY_SETS_OWN_PASSWORD = "Only the password itself or a browser session can change the password, not a key";
+
 import { createUser, deleteUser, getUser, listUsers, updateUser, userView } from "../../services/users";
 import type {
   changePasswordRoute,
@@ -30,7 +34,17 @@ export const get: RouteHandler<typeof getUserRoute, AppEnv> = async (c) => {
 };
 
 export const update: RouteHandler<typeof updateUserRoute, AppEnv> = async (c) => {
-  const user = await updateUser(c.get("db"), c.get("config"), actorOf(c), c.req.valid("param").username, c.req.valid("json"));
+  const changes = c.req.valid("json");
+  const username = c.req.valid("param").username;
+  const principal = currentUser(c);
+  if (
+    changes.password !== undefined &&
+    username === principal.user.username &&
+    !mayChangePasswordOf(principal, principal.user.id)
+  ) {
+    throw forbidden(KEY_SETS_OWN_PASSWORD);
+  }
+  const user = await updateUser(c.get("db"), c.get("config"), actorOf(c), username, changes);
   return c.json(userView(user), 200);
 };
 
@@ -46,10 +60,7 @@ export const me: RouteHandler<typeof currentUserRoute, AppEnv> = async (c) => {
 
 export const changePassword: RouteHandler<typeof changePasswordRoute, AppEnv> = async (c) => {
   const { user, lineage } = currentUser(c);
-  // A key changing its owner's password would turn a key into the password (and shed its scopes).
-  if (lineage.kind !== "password" && lineage.kind !== "session") {
-    throw forbidden("Only the password itself or a browser session can change the password, not a key");
-  }
+  if (!mayChangePasswordOf(currentUser(c), user.id)) throw forbidden(KEY_SETS_OWN_PASSWORD);
   const keep = lineage.kind === "session" ? lineage.id : undefined;
   const updated = await updateUser(c.get("db"), c.get("config"), actorOf(c), user.username, c.req.valid("json"), {
     keepSessionId: keep,
