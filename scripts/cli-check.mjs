@@ -1,8 +1,8 @@
 // npm run test:cli: runs the real keyward-api CLI (node bin/keyward-api.mjs) against a fresh local
 // keyward (as `npm start` runs it), with HOME in a temp dir so ~/.config/keyward lands there.
 // Prints PASS/FAIL per check; exits 1 if any failed. Node 20, no deps beyond the project's own.
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,112 @@ const CLI = join("bin", "keyward-api.mjs");
 const home = mkdtempSync(join(tmpdir(), "keyward-cli-home-"));
 const configPath = join(home, ".config", "keyward");
 let failed = false;
+
+// A hostile or broken server, in its own process (the CLI runs synchronously). Paths pick the
+// misbehaviour; each echoes the request id where the reply must pass the id check.
+const HOSTILE = `
+const http = require("node:http");
+const server = http.createServer((req, res) => {
+  let body = "";
+  req.on("data", (d) => (body += d));
+  req.on("end", () => {
+    let id = 0, args = {};
+    try { ({ id, args } = JSON.parse(body)); } catch {}
+    if (req.url.startsWith("/esc")) { res.writeHead(200); return res.end("\\u001b]0;pwned\\u0007\\u001b[2Jnot json"); }
+    if (req.url.startsWith("/deep")) {
+      res.writeHead(200, { "content-type": "application/json" });
+      return res.end('{"id":' + id + ',"error":null,"result":' + "[".repeat(200000) + "]".repeat(200000) + "}");
+    }
+    if (req.url.startsWith("/huge")) {
+      res.writeHead(200, { "content-type": "application/json" });
+      const chunk = "x".repeat(1 << 20);
+      let sent = 0;
+      const more = () => { while (sent < 20) { sent++; if (!res.write(chunk)) return res.once("drain", more); } res.end(); };
+      return more();
+    }
+    if (req.url.startsWith("/slow")) return;
+    if (req.url.startsWith("/echo")) {
+      res.writeHead(200, { "content-type": "application/json" });
+      return res.end(JSON.stringify({ id, result: { args }, error: null }));
+    }
+    res.writeHead(404); res.end();
+  });
+});
+server.listen(0, "127.0.0.1", () => console.log(server.address().port));
+`;
+
+async function startHostile() {
+  const child = spawn(process.execPath, ["-e", HOSTILE], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once("data", (d) => resolve(Number(String(d).trim())));
+    child.once("error", reject);
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
+}
+
+/** What a hostile server's reply cannot do to the CLI or the terminal. */
+async function hostileServerChecks() {
+  const hostile = await startHostile();
+  const key = "zak_0000000000000000000000000000000000000x";
+  try {
+    let run = cli("--apihost", `${hostile.url}/esc`, "--apikey", key, "get_user");
+    check(
+      "a non-JSON reply's terminal escapes are shown, not sent to the terminal",
+      run.status === 1 && !run.stderr.includes("\u001b") && run.stderr.includes("\\x1b"),
+      run,
+    );
+    run = cli("--apihost", `${hostile.url}/deep`, "--apikey", key, "get_user");
+    check(
+      "a reply nested 200,000 deep: exit 1 with a message, no stack trace",
+      run.status === 1 && !run.stderr.includes("    at "),
+      run,
+    );
+    run = cli("--apihost", `${hostile.url}/huge`, "--apikey", key, "get_user");
+    check("a 20 MiB reply is refused past 16 MiB", run.status === 1 && run.stderr.includes("larger than"), run);
+    run = cli("--apihost", `${hostile.url}/slow`, "--apikey", key, "--timeout", "1", "get_user");
+    check("a server that never answers: exit 1 after --timeout", run.status === 1 && run.stderr.includes("within 1 s"), run);
+    run = cli("--format", "json", "--apihost", `${hostile.url}/echo`, "--apikey", key, "get_user", "__proto__:x", "a:b:c");
+    check(
+      "an argument named __proto__ is sent like any other; values split at the first ':'",
+      run.status === 0 && run.stdout.trim() === '{"args":{"__proto__":"x","a":"b:c"}}',
+      run,
+    );
+    run = cli("--apihost", `${hostile.url}/echo`, "--apikey", key, "get_user", "--apikey=zak_other");
+    check(
+      "an option after the method is an argument, not an option",
+      run.status === 1 && run.stderr.includes("Invalid argument"),
+      run,
+    );
+  } finally {
+    hostile.stop();
+  }
+}
+
+/** Config-file and apihost rules that need no server. */
+function localChecks() {
+  const target = join(home, "elsewhere.json");
+  writeFileSync(target, "{}\n", { mode: 0o644 });
+  const link = join(home, "linked-config");
+  symlinkSync(target, link);
+  let run = cli("--save-config", "--config", link, "--apihost", "http://127.0.0.1:1", "--apikey", "zak_x");
+  check(
+    "--save-config refuses to write through a symlink, and leaves its target alone",
+    run.status === 1 &&
+      run.stderr.includes("symlink") &&
+      readFileSync(target, "utf8") === "{}\n" &&
+      (statSync(target).mode & 0o777) === 0o644,
+    run,
+  );
+  const loose = join(home, "loose-config");
+  writeFileSync(loose, JSON.stringify({ apikey: "zak_x", apihost: "http://127.0.0.1:1" }), { mode: 0o644 });
+  chmodSync(loose, 0o644);
+  run = cli("--config", loose, "get_user");
+  check("a config readable by others gets a warning", run.stderr.includes("readable by others"), run);
+  run = cli("--apihost", "http://127.0.0.1:1/x?y=1#z", "--apikey", "zak_x", "get_user");
+  check("an apihost with a query or fragment is refused", run.status === 1 && run.stderr.includes("no query or fragment"), run);
+  run = cli("--apihost", "http://keyward.example:1", "--apikey", "zak_x", "--timeout", "1", "get_user");
+  check("a plain-http apihost off loopback gets a warning", run.stderr.includes("over plain http"), run);
+}
 
 /** Runs the CLI with HOME=home; returns {status, stdout, stderr}. */
 function cli(...args) {
@@ -234,6 +340,9 @@ try {
   check("connection refused: exit 1, Could not connect", run.status === 1 && run.stderr.includes("Could not connect to"), run);
   run = cli("--apihost", `${url}/no-such-prefix`, "get_user");
   check("HTTP status not 200: exit 1, the status in the message", run.status === 1 && /HTTP 404\b/.test(run.stderr), run);
+
+  await hostileServerChecks();
+  localChecks();
 } catch (error) {
   check(`the check ran to the end (${error.message})`, false);
 } finally {

@@ -104,3 +104,20 @@ export function safeEqual(a: string, b: string): boolean {
   if (x.byteLength !== y.byteLength) return false;
   return crypto.subtle.timingSafeEqual(x, y);
 }
+
+/**
+ * A keyward secret — or a long enough piece of one — anywhere in a text. No word boundary:
+ * `xzak_…` holds one too. Free text that would carry one (a label, a description, a
+ * User-Agent, an echoed request) is refused or redacted, so no secret lands in a list, an
+ * audit entry or an error.
+ */
+const SECRET_IN_TEXT = /(zak|krt|krf|kss)_[0-9A-Za-z]{16,}/g;
+
+export function containsSecret(text: string): boolean {
+  SECRET_IN_TEXT.lastIndex = 0;
+  return SECRET_IN_TEXT.test(text);
+}
+
+export function redactSecrets(text: string): string {
+  return text.replace(SECRET_IN_TEXT, "$1_<redacted>");
+}

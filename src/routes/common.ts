@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
+import { containsSecret, redactSecrets } from "../crypto/secrets";
 import type { AppEnv } from "../env";
 import { limitBody } from "../http/bodyLimit";
 
@@ -70,13 +71,17 @@ const UNPRINTABLE =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point: they are refused.
   /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff0-\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-/** Whether `text` is printable, well-formed text (see UNPRINTABLE). */
-export const isPrintable = (text: string) => !UNPRINTABLE.test(text);
+/** Whether `text` is printable, well-formed text (see UNPRINTABLE) with no keyward secret in it. */
+export const isPrintable = (text: string) => !UNPRINTABLE.test(text) && !containsSecret(text);
 
-/** Text from a header kept for display (a User-Agent): what is not printable is dropped. */
-export const printableOnly = (text: string) => [...text].filter(isPrintable).join("");
+/** Text from a header kept for display (a User-Agent): what is not printable is dropped, secrets redacted. */
+export const printableOnly = (text: string) => redactSecrets([...text].filter((ch) => !UNPRINTABLE.test(ch)).join(""));
+
+/** A JSON value kept and listed (service-key metadata) must not carry a keyward secret either. */
+export const holdsNoSecret = (value: unknown) => !containsSecret(JSON.stringify(value) ?? "");
 
 /** A free-text label or description: printable, well-formed text. */
 export const PrintableText = z
   .string()
-  .refine((s) => !UNPRINTABLE.test(s), "must be printable text (no control characters or unpaired surrogates)");
+  .refine((s) => !UNPRINTABLE.test(s), "must be printable text (no control characters or unpaired surrogates)")
+  .refine((s) => !containsSecret(s), "must not contain a keyward secret (zak_, krt_, krf_, kss_)");

@@ -10,6 +10,8 @@ import { type Actor, auditInsert, auditInsertWhere, SYSTEM_ACTOR } from "./audit
 
 export { USERNAME_PATTERN } from "../domain/names";
 
+const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** A username or email that another user has: 409, saying which. */
 export class UserConflict extends ApiError {
   constructor(
@@ -107,6 +109,9 @@ export async function createUser(
   actor: Actor,
   input: NewUser,
 ): Promise<{ user: User; generatedPassword: string | null }> {
+  // Users are found by id or by name (Kallithea's userid): a name shaped like an id would be
+  // mistaken for another user's.
+  if (UUID_SHAPE.test(input.username)) throw badRequest("A username cannot have the shape of a user id (a UUID)");
   const generatedPassword = input.password === undefined ? randomBase62(24) : null;
   const password = input.password ?? generatedPassword!;
   const user: User = {
@@ -220,8 +225,8 @@ export async function updateUser(
         subjectUserId: user.id,
         targetType: "user",
         targetId: username,
-        // Which fields changed; never the password itself.
-        metadata: { changed: Object.keys(changes) },
+        // Which fields changed (those given); never the password itself.
+        metadata: { changed: Object.entries(changes).flatMap(([field, value]) => (value === undefined ? [] : [field])) },
       },
       sql`${allowed} AND EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id})`,
     ),

@@ -1,3 +1,5 @@
+import { redactSecrets } from "../../crypto/secrets";
+
 /*
  * Kallithea's JSON-RPC envelope (kallithea/controllers/api/__init__.py), read in Kallithea's
  * order and answered with Kallithea's strings. Pure functions: no I/O.
@@ -19,9 +21,6 @@ export interface RpcCall {
   method: unknown;
   args: Record<string, unknown>;
 }
-
-// keyward secrets in a malformed body are not echoed back (SPEC §3: never in an error).
-const SECRET_LIKE = /\b(zak|krt|krf|kss)_[A-Za-z0-9]+/g;
 
 /**
  * Python's repr of a bytes object (`b'...'`), as Kallithea's `%r` of the raw body renders it:
@@ -53,12 +52,16 @@ export function parseCall(raw: string): { ok: true; call: RpcCall } | { ok: fals
   try {
     body = JSON.parse(raw);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    const shown = pythonBytesRepr(raw.replace(SECRET_LIKE, "$1_<redacted>"));
-    return {
-      ok: false,
-      reply: rpcError(null, `JSON parse error ERR:${reason.replace(SECRET_LIKE, "$1_<redacted>")} RAW:${shown}`),
-    };
+    // keyward secrets in a malformed body are not echoed back (SPEC §3: never in an error);
+    // a body with NUL bytes (UTF-16, binary) could hide one from the pattern: not echoed.
+    if (raw.includes("\u0000")) {
+      return {
+        ok: false,
+        reply: rpcError(null, `JSON parse error ERR:not JSON text RAW:<${raw.length} characters with NUL bytes, not shown>`),
+      };
+    }
+    const reason = redactSecrets(err instanceof Error ? err.message : String(err));
+    return { ok: false, reply: rpcError(null, `JSON parse error ERR:${reason} RAW:${pythonBytesRepr(redactSecrets(raw))}`) };
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return { ok: false, reply: rpcError(null, "Incorrect JSON query: the body must be a JSON object") };

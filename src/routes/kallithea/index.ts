@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { createRouter } from "../../app";
 import { actorOf, clientAddress, verifyContext } from "../../auth/request";
 import { verifyCredential } from "../../credentials/verify";
+import { redactSecrets } from "../../crypto/secrets";
 import type { Principal } from "../../domain/access";
 import type { AppEnv } from "../../env";
 import { ApiError, safeErrorText } from "../../errors";
@@ -25,8 +26,9 @@ async function rpcPrincipal(c: Context<AppEnv>, apiKey: unknown): Promise<Princi
 
 /** What the caller reads in `error`: keyward's own refusals verbatim, anything else hidden. */
 function errorText(err: unknown, requestId: string): string {
-  if (err instanceof RpcError) return err.message;
-  if (err instanceof ApiError && err.code !== "internal" && err.code !== "misconfigured") return err.message;
+  // Errors echo what the caller sent (a method or arg name, a userid): never a secret.
+  if (err instanceof RpcError) return redactSecrets(err.message);
+  if (err instanceof ApiError && err.code !== "internal" && err.code !== "misconfigured") return redactSecrets(err.message);
   console.error("rpc: unhandled error", requestId, safeErrorText(err));
   return "Internal server error";
 }

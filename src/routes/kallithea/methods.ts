@@ -56,7 +56,9 @@ interface Method {
 const TRUE = new Set(["true", "yes", "on", "y", "t", "1"]);
 const FALSE = new Set(["false", "no", "off", "n", "f", "0"]);
 
-const Text = z.preprocess((v) => (typeof v === "number" ? String(v) : v), z.string({ error: "must be a string" }));
+// A JSON number is taken as text only when it is a plain integer (1e400 is no password).
+const Text = z.preprocess((v) => (Number.isSafeInteger(v) ? String(v) : v), z.string({ error: "must be a string" }));
+const PRINTABLE = "must be printable text, without a keyward secret in it";
 const Bool = z.preprocess(
   (v) => {
     if (typeof v === "string" && TRUE.has(v.toLowerCase())) return true;
@@ -71,9 +73,9 @@ const Int = z.preprocess(
 );
 
 const Printable = (max: number) =>
-  Text.pipe(z.string().trim().min(1, "must not be empty").max(max).refine(isPrintable, "must be printable text"));
+  Text.pipe(z.string().trim().min(1, "must not be empty").max(max).refine(isPrintable, PRINTABLE));
 const UserRef = Printable(254);
-const Name = Text.pipe(z.string().trim().max(255).refine(isPrintable, "must be printable text"));
+const Name = Text.pipe(z.string().trim().max(255).refine(isPrintable, PRINTABLE));
 const Username = Text.pipe(
   z
     .string()
@@ -97,21 +99,30 @@ const KeyId = Text.pipe(z.uuid("must be an API key id (a UUID)"));
 
 const isAdmin = (p: Principal) => p.user.superuser && !isNarrowed(p);
 
-/** A user by id or username (Kallithea's get_user_or_error). */
+/** A user by id or username (Kallithea's get_user_or_error); an id is never a username. */
 async function userOrError(db: Db, ref: string): Promise<User> {
-  const byName = USERNAME_PATTERN.test(ref.toLowerCase()) ? await findUser(db, ref.toLowerCase()) : undefined;
-  const user = byName ?? (z.uuid().safeParse(ref).success ? await findUserById(db, ref) : undefined);
+  const user = z.uuid().safeParse(ref).success
+    ? await findUserById(db, ref.toLowerCase())
+    : USERNAME_PATTERN.test(ref.toLowerCase())
+      ? await findUser(db, ref.toLowerCase())
+      : undefined;
   if (!user) throw new RpcError(`user \`${ref}\` does not exist`);
   return user;
 }
 
-/** Non-admins act only on themselves: Kallithea's own string. */
+/**
+ * Non-admins act only on themselves: Kallithea's own string, answered before any lookup so it
+ * never tells whether another user exists.
+ */
 async function selfOrAdmin(ctx: RpcContext, userid: unknown): Promise<User> {
   const me = ctx.principal.user;
   if (userid === undefined) return me;
-  const user = await userOrError(ctx.db, String(userid));
-  if (user.id !== me.id && !isAdmin(ctx.principal)) throw new RpcError("userid is not the same as your user");
-  return user;
+  const ref = String(userid).toLowerCase();
+  if (!isAdmin(ctx.principal)) {
+    if (ref !== me.id && ref !== me.username) throw new RpcError("userid is not the same as your user");
+    return me;
+  }
+  return userOrError(ctx.db, String(userid));
 }
 
 /** Kallithea's user API data; since its CVE-2015-0260 fix never keys, last login or IPs. */
@@ -160,8 +171,9 @@ export function kallitheaKey(key: ApiKey) {
 }
 
 /** Service conflicts in Kallithea's words. */
-function kallitheaConflict(err: unknown): never {
-  if (err instanceof UserConflict) throw new RpcError(`${err.field} \`${err.value}\` already exist`);
+export function kallitheaConflict(err: unknown): never {
+  if (err instanceof UserConflict)
+    throw new RpcError(`${err.field === "username" ? "user" : "email"} \`${err.value}\` already exist`);
   throw err;
 }
 

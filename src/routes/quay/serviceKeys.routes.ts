@@ -2,14 +2,27 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { authenticate, requireSuperuser } from "../../auth/authenticate";
 import { requireFreshLogin } from "../../auth/session";
 import { KEY_ALGORITHMS } from "../../crypto/keys";
-import { basicOrBearer, jsonBody, jsonResponse, keyApiBodyLimit, notFoundError, standardErrors } from "../common";
+import {
+  basicOrBearer,
+  holdsNoSecret,
+  jsonBody,
+  jsonResponse,
+  keyApiBodyLimit,
+  notFoundError,
+  PrintableText,
+  standardErrors,
+} from "../common";
 
 const tags = ["Service keys (Quay API v1)"];
 
 export const ServiceName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "must be 1-63 of a-z, 0-9, '.', '_', '-'");
 export const Kid = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be an RFC 7638 SHA-256 thumbprint (43 base64url characters)");
 const UnixSeconds = z.number().int("must be whole unix seconds").min(0).max(253402300799, "must be before the year 10000");
-const Metadata = z.record(z.string().max(128), z.unknown()).refine((m) => Object.keys(m).length <= 64, "at most 64 entries");
+const Metadata = z
+  .record(z.string().max(128), z.unknown())
+  .refine((m) => Object.keys(m).length <= 64, "at most 64 entries")
+  .refine(holdsNoSecret, "must not contain a keyward secret");
+const KeyName = PrintableText.pipe(z.string().max(255));
 
 const KeyView = z
   .object({
@@ -49,9 +62,9 @@ export const CreateKeyBody = z
   .object({
     service: ServiceName,
     expiration: UnixSeconds.nullable(),
-    name: z.string().max(255).nullish(),
+    name: KeyName.nullish(),
     metadata: Metadata.optional(),
-    notes: z.string().max(1024).optional(),
+    notes: PrintableText.pipe(z.string().max(1024)).optional(),
     algorithm: z.enum(KEY_ALGORITHMS).default("RS256").openapi({ description: "keyward extension; Quay makes RS256" }),
   })
   .strict()
@@ -93,7 +106,7 @@ export const getKeyRoute = createRoute({
 
 export const UpdateKeyBody = z
   .object({
-    name: z.string().max(255).nullish(),
+    name: KeyName.nullish(),
     metadata: Metadata.optional(),
     expiration: UnixSeconds.nullish(),
   })
@@ -131,7 +144,7 @@ export const approveKeyRoute = createRoute({
   middleware: [keyApiBodyLimit, ...superuserOnly, requireFreshLogin],
   request: {
     params: KidParam,
-    body: { ...jsonBody(z.object({ notes: z.string().max(1024).optional() }).strict()), required: false },
+    body: { ...jsonBody(z.object({ notes: PrintableText.pipe(z.string().max(1024)).optional() }).strict()), required: false },
   },
   responses: { 201: { description: "Approved" }, ...standardErrors, ...notFoundError },
 });
