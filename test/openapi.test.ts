@@ -31,6 +31,15 @@ describe("OpenAPI document", () => {
     expect(doc.components.schemas.CreateExtraApiKey.properties.lifetime).toBeDefined();
   });
 
+  it("serves a browsable reference of /openapi.json at /docs", async () => {
+    const response = await call("/docs");
+    const html = await response.text();
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toContain("text/html");
+    expect(html).toContain("/openapi.json");
+    expect(html).toContain("swagger-ui");
+  });
+
   it("answers unknown routes with a JSON 404", async () => {
     const response = await call("/nope");
     expect(response.headers.get("content-type")).toContain("application/json");
