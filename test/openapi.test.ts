@@ -37,7 +37,13 @@ describe("OpenAPI document", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toContain("text/html");
     expect(html).toContain("/openapi.json");
-    expect(html).toContain("swagger-ui");
+    // One pinned release, checked by Subresource Integrity, under a CSP; never framed.
+    expect(html).toContain("https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.35.0/swagger-ui-bundle.js");
+    expect(html.match(/integrity="sha384-[A-Za-z0-9+/=]{64}"/g)).toHaveLength(2);
+    const csp = response.headers.get("content-security-policy")!;
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toMatch(/script-src 'nonce-[^']+' https:\/\/cdn\.jsdelivr\.net/);
+    expect(html).toMatch(/<script nonce="[^"]+">/);
   });
 
   it("answers unknown routes with a JSON 404", async () => {

@@ -59,7 +59,9 @@ async function presentedCsrfToken(c: Context<AppEnv>): Promise<string | undefine
   if (header !== undefined) return header;
   const type = c.req.header("content-type") ?? "";
   if (!type.startsWith("application/x-www-form-urlencoded") && !type.startsWith("multipart/form-data")) return undefined;
-  const field = (await c.req.parseBody())._csrf_token;
+  // An unreadable form (bad multipart, another charset) carries no token: refused, never a 500.
+  const form = await c.req.parseBody({ all: true }).catch(() => null);
+  const field = form?._csrf_token;
   return typeof field === "string" ? field : undefined;
 }
 

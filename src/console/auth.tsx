@@ -72,7 +72,8 @@ export function authPages(app: Hono<AppEnv>) {
   app.post("/signout", async (c) => {
     const principal = c.get("principal");
     if (principal) await endAllSessions(c.get("db"), actorOf(c), principal.user.id);
-    clearSessionCookie(c);
+    // A cross-site POST arrives without the cookie (SameSite=Lax): nothing to clear, nothing cleared.
+    if (readSessionCookie(c)) clearSessionCookie(c);
     return c.redirect("/console/signin", 303);
   });
 

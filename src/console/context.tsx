@@ -5,6 +5,7 @@ import { isFresh, principalFromSession, readSessionCookie, setSessionCookie } fr
 import { csrfTokenFor, newNonce } from "../credentials/sessions";
 import type { Principal } from "../domain/access";
 import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
 import { Layout } from "./ui";
 
 export type ConsoleContext = Context<AppEnv>;
@@ -67,9 +68,18 @@ export async function page(c: ConsoleContext, title: string, body: Child, status
   );
 }
 
+/** The posted form; a body that is no readable form (bad multipart, another charset) is a 400. */
+async function parsedForm(c: ConsoleContext) {
+  try {
+    return await c.req.parseBody({ all: true });
+  } catch {
+    throw new ApiError("bad_request", "The form could not be read; reload the page and try again.");
+  }
+}
+
 /** A form's fields as strings (a repeated field keeps its last value; files are ignored). */
 export async function formOf(c: ConsoleContext): Promise<Record<string, string>> {
-  const body = await c.req.parseBody({ all: true });
+  const body = await parsedForm(c);
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(body)) {
     const last = Array.isArray(value) ? value.at(-1) : value;
@@ -80,6 +90,6 @@ export async function formOf(c: ConsoleContext): Promise<Record<string, string>>
 
 /** Every value of a repeated field (checkboxes). */
 export async function formAll(c: ConsoleContext, name: string): Promise<string[]> {
-  const value = (await c.req.parseBody({ all: true }))[name];
+  const value = (await parsedForm(c))[name];
   return (Array.isArray(value) ? value : value === undefined ? [] : [value]).filter((v): v is string => typeof v === "string");
 }

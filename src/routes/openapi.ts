@@ -1,5 +1,5 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import type { App } from "../app";
+import { docsRouter } from "./docs";
 
 /** Serves /openapi.json, generated from the same zod schemas that validate input. */
 export function openApiDocument(app: App) {
@@ -29,7 +29,5 @@ export function openApiDocument(app: App) {
     },
     servers: [{ url: new URL(c.req.url).origin }],
   }));
-  // A browsable reference of the same document. Swagger UI's script and stylesheet come from
-  // the jsDelivr CDN (the README says so); the console itself loads nothing from elsewhere.
-  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "keyward API" }));
+  app.route("/", docsRouter());
 }

@@ -339,6 +339,11 @@ export function registryPages(app: Hono<AppEnv>) {
       if (registry instanceof Response) return registry;
       const tokenId = Uuid.safeParse(c.req.param("tokenId"));
       if (!tokenId.success) return registryPage(c, registry, { error: "No such token.", status: 404 });
+      // Enabling brings a credential back: a fresh sign-in, like creating one.
+      if (action === "enable") {
+        const stale = staleRedirect(c, `/console/admin/registries/${registry.id}`);
+        if (stale) return stale;
+      }
       const db = c.get("db");
       try {
         const token = await getToken(db, registry, tokenId.data.toLowerCase());

@@ -2,6 +2,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { currentUser } from "../../auth/authenticate";
 import { actorOf } from "../../auth/request";
+import { freshLoginRequired, isFresh } from "../../auth/session";
 import type { Registry, RegistryToken } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { createRegistry, deleteRegistry, getManagedRegistry, listRegistries, updateRegistry } from "../../services/registries";
@@ -191,6 +192,9 @@ export const patchTokenHandler: RouteHandler<typeof routes.patchTokenRoute, AppE
   if (body.expiryDate !== undefined) changes.expiresAt = body.expiryDate === null ? null : new Date(body.expiryDate);
   if (body.scopes !== undefined) changes.scopes = body.scopes;
   if (body.status !== undefined) changes.status = body.status;
+  // Disabling needs no fresh login (an end, never a widening); any other change does.
+  const onlyDisables = Object.keys(changes).length === 1 && changes.status === "disabled";
+  if (!onlyDisables && !isFresh(c, currentUser(c))) throw freshLoginRequired(c);
   return c.json(tokenView(await patchToken(c.get("db"), actorOf(c), currentUser(c), existing, changes)), 200);
 };
 

@@ -66,7 +66,7 @@ export const patchRegistryRoute = createRoute({
   path: "/registries/{registryId}",
   tags: registryTags,
   security: basicOrBearer,
-  middleware: writer,
+  middleware: [...writer, requireFreshLogin],
   summary: "Change a registry's hostname",
   request: { params: RegistryIdParam, body: jsonBody(PatchRegistryBody) },
   responses: { 200: jsonResponse(RegistryView, "The registry"), ...errors, 409: err("Hostname taken") },

@@ -76,7 +76,7 @@ export const makePublicRoute = createRoute({
   tags,
   summary: "Let anyone pull a repository or glob",
   security: basicOrBearer,
-  middleware: [keyApiBodyLimit, ...superuserOnly],
+  middleware: [keyApiBodyLimit, ...superuserOnly, requireFreshLogin],
   request: { body: jsonBody(z.object({ repository: RepositoryGlob }).strict().openapi("PublicRepository")) },
   responses: { 200: jsonResponse(z.object({ repository: z.string() }), "Now public"), ...standardErrors },
 });

@@ -119,7 +119,7 @@ export const updateKeyRoute = createRoute({
   tags,
   summary: "Set name and expiration, merge metadata",
   security: basicOrBearer,
-  middleware: [keyApiBodyLimit, ...superuserOnly],
+  middleware: [keyApiBodyLimit, ...superuserOnly, requireFreshLogin],
   request: { params: KidParam, body: jsonBody(UpdateKeyBody) },
   responses: { 200: jsonResponse(KeyView, "The updated key"), ...standardErrors, ...notFoundError },
 });

@@ -14,9 +14,9 @@ import {
   startSession,
 } from "../../credentials/sessions";
 import { verifyCredential } from "../../credentials/verify";
-import type { Principal } from "../../domain/access";
+import { isNarrowed, type Principal } from "../../domain/access";
 import type { AppEnv } from "../../env";
-import { ApiError } from "../../errors";
+import { ApiError, forbidden } from "../../errors";
 import { printableOnly } from "../common";
 import type {
   csrfTokenRoute,
@@ -89,13 +89,19 @@ export const verify: RouteHandler<typeof verifyRoute, AppEnv> = async (c) => {
 
 export const signout: RouteHandler<typeof signoutRoute, AppEnv> = async (c) => {
   const principal = c.get("principal");
+  if (principal && isNarrowed(principal)) throw forbidden(NARROWED_SESSIONS);
   if (principal) await endAllSessions(c.get("db"), actorOf(c), principal.user.id);
-  clearSessionCookie(c);
+  // Only a cookie the request carried is cleared: a cross-site POST arrives without it
+  // (SameSite=Lax), and must not be able to log the browser out.
+  if (readSessionCookie(c)) clearSessionCookie(c);
   return c.json({ success: true as const }, 200);
 };
 
+const NARROWED_SESSIONS = "A key narrowed by scopes or an expiry cannot see or end browser sessions";
+
 export const list: RouteHandler<typeof listSessionsRoute, AppEnv> = async (c) => {
   const { user, lineage } = currentUser(c);
+  if (isNarrowed(currentUser(c))) throw forbidden(NARROWED_SESSIONS);
   const rows = await listSessions(c.get("db"), user);
   return c.json(
     {
@@ -115,6 +121,7 @@ export const list: RouteHandler<typeof listSessionsRoute, AppEnv> = async (c) =>
 };
 
 export const revoke: RouteHandler<typeof revokeSessionRoute, AppEnv> = async (c) => {
+  if (isNarrowed(currentUser(c))) throw forbidden(NARROWED_SESSIONS);
   await revokeSession(c.get("db"), actorOf(c), currentUser(c).user, c.req.valid("param").id);
   return c.body(null, 204);
 };
