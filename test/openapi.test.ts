@@ -42,7 +42,9 @@ describe("OpenAPI document", () => {
     expect(html.match(/integrity="sha384-[A-Za-z0-9+/=]{64}"/g)).toHaveLength(2);
     const csp = response.headers.get("content-security-policy")!;
     expect(csp).toContain("frame-ancestors 'none'");
-    expect(csp).toMatch(/script-src 'nonce-[^']+' https:\/\/cdn\.jsdelivr\.net/);
+    expect(csp).toMatch(
+      /script-src 'nonce-[^']+' https:\/\/cdn\.jsdelivr\.net\/npm\/swagger-ui-dist@5\.35\.0\/swagger-ui-bundle\.js;/,
+    );
     expect(html).toMatch(/<script nonce="[^"]+">/);
   });
 

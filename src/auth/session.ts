@@ -26,7 +26,11 @@ export function sessionCookieName(c: Context<AppEnv>): string {
   return isSecure(c) ? NAMES.secure : NAMES.plain;
 }
 
+/** Requests whose stale session cookie this response clears (the browser will not send it again). */
+const cleared = new WeakSet<Context<AppEnv>>();
+
 export function readSessionCookie(c: Context<AppEnv>): string | undefined {
+  if (cleared.has(c)) return undefined;
   const value = getCookie(c, sessionCookieName(c));
   return value && value.length <= 128 ? value : undefined;
 }
@@ -43,6 +47,7 @@ export function setSessionCookie(c: Context<AppEnv>, value: string, maxAgeMs?: n
 }
 
 export function clearSessionCookie(c: Context<AppEnv>): void {
+  cleared.add(c);
   deleteCookie(c, sessionCookieName(c), { path: "/", secure: isSecure(c), httpOnly: true, sameSite: "Lax" });
 }
 

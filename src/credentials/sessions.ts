@@ -19,6 +19,9 @@ import { LAST_USED_GRANULARITY_MS } from "./use";
  * the sign-in form's token is bound to (login CSRF).
  */
 
+/** The user changed (password, status) between the password check and the session's start. */
+export class SessionRefused extends Error {}
+
 export interface SessionMeta {
   userAgent: string | null;
   ip: string | null;
@@ -48,8 +51,11 @@ export async function startSession(
     userAgent: meta.userAgent,
     ip: meta.ip,
   };
-  // Only while the user exists and is enabled (disabled between sign-in and this write: none).
-  const enabled = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id} AND ${users.enabled} = 1)`;
+  // Only while the user exists, is enabled and is unchanged since the password was checked: a
+  // password change (or disable) landing between the check and this write must not leave a
+  // session opened with the old password (a password re-hash does not touch updated_at).
+  const enabled = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id} AND ${users.enabled} = 1
+    AND ${users.updatedAt} IS ${user.updatedAt ? user.updatedAt.getTime() : null})`;
   const { inserted } = await batchNamed(db, {
     inserted: insertWhere(db, sessions, session, enabled).returning({ id: sessions.id }),
     audit: auditInsertWhere(
@@ -59,7 +65,7 @@ export async function startSession(
       sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${session.id})`,
     ),
   });
-  if (inserted.length === 0) throw notFound("User not found");
+  if (inserted.length === 0) throw new SessionRefused();
   return { secret, session };
 }
 

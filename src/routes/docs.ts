@@ -16,7 +16,7 @@ const INTEGRITY: Record<string, string> = {
   "swagger-ui-bundle.js": "sha384-gjRm0bEPMeTmMh5jT2cHccIwCUZSTd8YC+j0d0sXw0MdGEfScduGpSyF3ZSSLkX9",
   "swagger-ui.css": "sha384-WlYgdmXYOOBWL5apwjDEZwN+U3HmXSSu5R6V5aGxEcf7z+KuRNwBhoxKVN1i3D5I",
 };
-const CDN = "https://cdn.jsdelivr.net";
+const ASSET_BASE = `https://cdn.jsdelivr.net/npm/swagger-ui-dist@${SWAGGER_UI_VERSION}`;
 
 const integrityOf = (url: string) => INTEGRITY[url.slice(url.lastIndexOf("/") + 1)] ?? "";
 
@@ -42,9 +42,10 @@ export function docsRouter() {
     secureHeaders({
       contentSecurityPolicy: {
         defaultSrc: ["'none'"],
-        scriptSrc: [NONCE, CDN],
+        // Exactly the two pinned files, nothing else from the CDN.
+        scriptSrc: [NONCE, `${ASSET_BASE}/swagger-ui-bundle.js`],
         // Swagger UI sets inline styles on its elements.
-        styleSrc: [CDN, "'unsafe-inline'"],
+        styleSrc: [`${ASSET_BASE}/swagger-ui.css`, "'unsafe-inline'"],
         imgSrc: ["'self'", "data:"],
         connectSrc: ["'self'"],
         frameAncestors: ["'none'"],

@@ -156,3 +156,53 @@ describe("F5: a narrowed key cannot see or end its user's browser sessions", () 
     expect((await browser.fetch("/api/v1/user/")).status).toBe(200);
   });
 });
+
+describe("review: races and stale cookies", () => {
+  it("a sign-in whose password check began before a password change starts no session", async () => {
+    const { verifyCredential } = await import("../../src/credentials/verify");
+    const { startSession, SessionRefused } = await import("../../src/credentials/sessions");
+    const { loadConfig } = await import("../../src/config");
+    const { createDb } = await import("../../src/db/client");
+    const user = await createUser();
+    const config = await loadConfig(env);
+    const db = createDb(env.DB);
+    const ctx = { db, config, actor: { id: null, name: null, ip: null, requestId: null }, client: "192.0.2.77", defer: () => {} };
+    // The check with the old password succeeds …
+    const checked = await verifyCredential(ctx, { username: user.username, value: user.password }, { boundary: "signin" });
+    expect(checked.ok).toBe(true);
+    // … then the password changes before the session is written.
+    await json(
+      await call(`/api/v1/superuser/users/${user.username}`, {
+        method: "PUT",
+        auth: (await import("../helpers")).adminAuth(),
+        json: { password: "changed-meanwhile-1" },
+      }),
+      200,
+    );
+    const principal = (checked as { ok: true; principal: any }).principal;
+    await expect(startSession(db, config, ctx.actor, principal.user, { userAgent: null, ip: null })).rejects.toBeInstanceOf(
+      SessionRefused,
+    );
+    const row = await env.DB.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ?")
+      .bind(principal.user.id)
+      .first<{ n: number }>();
+    expect(row!.n).toBe(0);
+  });
+
+  it("the console sign-in page, opened with an ended session's cookie, signs in at the first attempt", async () => {
+    const user = await createUser();
+    const browser = new Browser();
+    await browser.signIn(user.username, user.password);
+    // The session ends elsewhere; this browser still holds its cookie.
+    await json(await call("/api/v1/signout", { method: "POST", auth: user.auth }), 200);
+    const form = await browser.fetch("/console/signin");
+    const token = /name="_csrf_token" value="([0-9a-f]{64})"/.exec(await form.text())![1]!;
+    const response = await browser.fetch("/console/signin", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ _csrf_token: token, username: user.username, password: user.password }).toString(),
+    });
+    expect(response.status).toBe(303);
+    expect(browser.session).toMatch(/^kss_/);
+  });
+});

@@ -44,7 +44,9 @@ export const update: RouteHandler<typeof updateUserRoute, AppEnv> = async (c) =>
   ) {
     throw forbidden(KEY_SETS_OWN_PASSWORD);
   }
-  const user = await updateUser(c.get("db"), c.get("config"), actorOf(c), username, changes);
+  // A superuser changing their own password through a session keeps that session (PUT /api/v1/user/ does too).
+  const keep = principal.lineage.kind === "session" && username === principal.user.username ? principal.lineage.id : undefined;
+  const user = await updateUser(c.get("db"), c.get("config"), actorOf(c), username, changes, { keepSessionId: keep });
   return c.json(userView(user), 200);
 };
 

@@ -11,6 +11,7 @@ import {
   newNonce,
   refreshSignIn,
   revokeSession,
+  SessionRefused,
   startSession,
 } from "../../credentials/sessions";
 import { verifyCredential } from "../../credentials/verify";
@@ -54,6 +55,10 @@ export async function signIn(c: Context<AppEnv>, principal: Principal): Promise<
   const { secret } = await startSession(c.get("db"), config, actorOf(c), principal.user, {
     userAgent: printableOnly(c.req.header("user-agent") ?? "").slice(0, 256) || null,
     ip: clientAddress(c),
+  }).catch((err) => {
+    // The account changed while the password was checked: sign in again.
+    if (err instanceof SessionRefused) throw invalidCredentials("Invalid username or password");
+    throw err;
   });
   // No fixation: the browser's previous session (if any) ends; the new one has a new secret.
   if (previous?.startsWith("kss_")) await endSessionBySecret(c.get("db"), config, previous);
