@@ -21,6 +21,8 @@ export default defineConfig(async () => {
             KEYWARD_ADMIN_PASSWORD: "root-password-for-tests",
             TEST_MIGRATIONS: migrations,
             TEST_WRANGLER_CRONS: JSON.parse(`[${wranglerCrons}]`),
+            // The shipped scanner configuration, so a test can hold it to the published patterns.
+            TEST_SECRETLINTRC: readFileSync(".secretlintrc.json", "utf8"),
           },
         },
       }),

@@ -5,6 +5,8 @@ import type { Principal } from "./domain/access";
 /** Bindings: wrangler.toml [vars], Worker secrets, and D1. */
 export interface Env {
   DB: D1Database;
+  /** Workers Rate Limiting: public leak reports per client address (wrangler.toml [[ratelimits]]). */
+  LEAK_REPORTS?: RateLimit;
   /** "production" (wrangler.toml), "development" (npm start), "test" (vitest). */
   KEYWARD_ENV?: string;
   KEYWARD_ISSUER?: string;

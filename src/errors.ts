@@ -44,6 +44,17 @@ export function unauthorized(message = "Invalid credentials") {
   return new ApiError("unauthorized", message, { "WWW-Authenticate": WWW_AUTHENTICATE });
 }
 
+/** An OAuth error code of its own (RFC 7009's unsupported_token_type), rendered on /oauth. */
+export class OAuthError extends ApiError {
+  constructor(
+    readonly oauthCode: string,
+    code: ErrorCode,
+    message: string,
+  ) {
+    super(code, message);
+  }
+}
+
 /** Bad input: the readable sentence plus one entry per offending field. */
 export class ValidationError extends ApiError {
   constructor(

@@ -7,6 +7,8 @@ import { healthRouter } from "./routes/health";
 import { ionosRouter } from "./routes/ionos";
 import { kallitheaRouter } from "./routes/kallithea";
 import { keyserverRouter } from "./routes/keyserver";
+import { leaksRouter } from "./routes/leaks";
+import { oauthRouter } from "./routes/oauth";
 import { openApiDocument } from "./routes/openapi";
 import { permissionsRouter } from "./routes/permissions";
 import { quayRouter } from "./routes/quay";
@@ -28,6 +30,8 @@ const app = createApp()
   .route("/", kallitheaRouter())
   .route("/", userApiKeysRouter())
   .route("/", sessionRouter())
+  .route("/", oauthRouter())
+  .route("/", leaksRouter())
   .route("/console", consoleRouter())
   .route("/", browserRoot());
 

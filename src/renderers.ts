@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { errorPageHtml } from "./console/ui";
 import type { AppEnv } from "./env";
-import { type ApiError, type ErrorCode, ValidationError } from "./errors";
+import { type ApiError, type ErrorCode, OAuthError, ValidationError } from "./errors";
 
 /**
  * How each surface writes an ApiError on the wire. The root `onError` and `notFound` are the
@@ -71,6 +71,25 @@ const renderIonos: Renderer = (c, err) =>
 const renderKallithea: Renderer = (c, err) =>
   c.json({ id: null, result: null, error: err.code === "internal" ? "Internal server error" : err.message }, 200, err.headers);
 
+// RFC 6749 §5.2's vocabulary, as RFC 7662 and RFC 7009 use it.
+const OAUTH_CODES: Partial<Record<ErrorCode, string>> = {
+  unauthorized: "invalid_client",
+  bad_request: "invalid_request",
+  validation_failed: "invalid_request",
+  payload_too_large: "invalid_request",
+  unsupported_media_type: "invalid_request",
+  forbidden: "access_denied",
+  internal: "server_error",
+  misconfigured: "temporarily_unavailable",
+};
+
+/** `/oauth/*` (RFC 7662, RFC 7009): `{error, error_description}`. */
+const renderOAuth: Renderer = (c, err) => {
+  const error = err instanceof OAuthError ? err.oauthCode : (OAUTH_CODES[err.code] ?? err.code);
+  const description = err.code === "internal" ? "Internal error" : err.message;
+  return c.json({ error, error_description: description }, err.status, err.headers);
+};
+
 /** The console: an HTML page (a form posted without its CSRF token lands here). */
 const renderConsole: Renderer = (c, err) => {
   const message = err.code === "internal" ? "Something went wrong on our side." : err.message;
@@ -84,6 +103,7 @@ const SURFACES: readonly { prefix: string; render: Renderer }[] = [
   { prefix: "/_admin/api", render: renderKallithea },
   { prefix: "/api/v1", render: renderQuay },
   { prefix: "/console", render: renderConsole },
+  { prefix: "/oauth", render: renderOAuth },
 ];
 
 /** The renderer of the surface `path` belongs to (whole segments: `/registriesX` is not IONOS). */

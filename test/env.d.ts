@@ -6,6 +6,7 @@ declare global {
     interface Env extends KeywardEnv {
       TEST_MIGRATIONS: D1Migration[];
       TEST_WRANGLER_CRONS: string[];
+      TEST_SECRETLINTRC: string;
     }
     interface GlobalProps {
       mainModule: typeof import("../src/index");

@@ -24,11 +24,15 @@ const userColumns = <C extends SQLiteColumn | SQL.Aliased<string>>(id: C) => ({
   lastLoginAt: users.lastLoginAt,
 });
 
+/** A credential's created_at under its own name: the user's created_at is in the same row. */
+const createdAtAs = (column: SQLiteColumn, alias: string) => sql`${column}`.mapWith((ms: number) => new Date(ms)).as(alias);
+
 export function apiKeyLookup(db: Db, hashes: string[]) {
   return db
     .select({
       id: apiKeys.id,
       scopes: apiKeys.scopes,
+      createdAt: createdAtAs(apiKeys.createdAt, "key_created_at"),
       expiresAt: apiKeys.expiresAt,
       lastUsedAt: apiKeys.lastUsedAt,
       pepperVersion: apiKeys.pepperVersion,
@@ -59,6 +63,7 @@ export function registryTokenLookup(db: Db, hashes: string[]) {
       name: registryTokens.name,
       scopes: registryTokens.scopes,
       status: registryTokens.status,
+      createdAt: createdAtAs(registryTokens.createdAt, "token_created_at"),
       expiresAt: registryTokens.expiresAt,
       lastUsedAt: registryTokens.lastUsedAt,
       pepperVersion: registryTokens.pepperVersion,
@@ -84,6 +89,8 @@ export function refreshTokenLookup(db: Db, hashes: string[]) {
       apiKeyId: refreshTokens.apiKeyId,
       registryTokenId: refreshTokens.registryTokenId,
       service: refreshTokens.service,
+      clientId: refreshTokens.clientId,
+      createdAt: createdAtAs(refreshTokens.createdAt, "refresh_created_at"),
       expiresAt: refreshTokens.expiresAt,
       lastUsedAt: refreshTokens.lastUsedAt,
       pepperVersion: refreshTokens.pepperVersion,
@@ -132,6 +139,7 @@ export function sessionLookup(db: Db, hashes: string[]) {
   return db
     .select({
       id: sessions.id,
+      createdAt: createdAtAs(sessions.createdAt, "session_created_at"),
       signedInAt: sessions.signedInAt,
       lastUsedAt: sessions.lastUsedAt,
       expiresAt: sessions.expiresAt,

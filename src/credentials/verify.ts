@@ -33,6 +33,7 @@ import {
   sessionUser,
 } from "./lookups";
 import { touchSession } from "./sessions";
+import { apiKeyState, refreshParentLineage, refreshTokenState, registryTokenState, sessionState } from "./state";
 import { recordUse } from "./use";
 
 /*
@@ -118,8 +119,6 @@ function accessOf(rows: unknown[] | undefined): Principal["access"] {
   return { grants, publicPatterns: publicRows.map((r) => r.pattern) };
 }
 
-const isPast = (date: Date | null, now: number) => date !== null && date.getTime() <= now;
-
 /** Counts a failed secret for the client and audits it (never the secret; `reason` says which branch). */
 async function failSecret(ctx: VerifyContext, keys: FailureKeys, metadata: Record<string, unknown>, reason: Refusal = "invalid") {
   await recordAuthFailure(ctx.db, ctx.actor, keys, metadata);
@@ -141,11 +140,7 @@ async function verifyApiKey(ctx: VerifyContext, presented: Presented, options: V
     ? "unknown"
     : presented.username !== null && presented.username !== row.user.username
       ? "wrong_user"
-      : !row.user.enabled
-        ? "user_disabled"
-        : isPast(row.expiresAt, Date.now())
-          ? "expired"
-          : null;
+      : apiKeyState(row);
   if (!row || reason) {
     // The username is recorded only when it names the key's real owner: anything else typed
     // there might be a secret.
@@ -168,20 +163,11 @@ async function verifyRegistryToken(ctx: VerifyContext, presented: Presented, opt
   });
   assertNotThrottled(r.counters, keys, "before");
   const token = r.token[0];
-  const now = Date.now();
   const reason = !token
     ? "unknown"
     : token.name !== presented.username
       ? "wrong_user"
-      : token.status !== "enabled"
-        ? "disabled"
-        : isPast(token.expiresAt, now)
-          ? "expired"
-          : !token.user.enabled
-            ? "user_disabled"
-            : token.service !== options.service
-              ? "wrong_service"
-              : null;
+      : (registryTokenState(token) ?? (token.service !== options.service ? "wrong_service" : null));
   if (!token || reason) {
     const named = token?.name === presented.username ? token.id : null;
     return failSecret(
@@ -215,27 +201,11 @@ async function verifyRefreshToken(ctx: VerifyContext, secret: string, options: V
   });
   assertNotThrottled(r.counters, keys, "before");
   const token = r.token[0];
-  const now = Date.now();
-  let parent: Exclude<Lineage, { kind: "refresh_token" }> | null = null;
-  let reason: string | null = null;
-  if (!token) reason = "unknown";
-  else if (isPast(token.expiresAt, now)) reason = "expired";
-  else if (!token.user.enabled) reason = "user_disabled";
-  else if (token.service !== options.service) reason = "wrong_service";
-  else if (token.via === "password") parent = { kind: "password" };
-  else if (token.via === "api_key") {
-    const key = r.parentKey[0];
-    if (!key) reason = "parent_revoked";
-    else if (isPast(key.expiresAt, now)) reason = "parent_expired";
-    else parent = { kind: "api_key", id: key.id, scopes: key.scopes, expiresAt: key.expiresAt };
-  } else {
-    const t = r.parentToken[0];
-    if (!t) reason = "parent_revoked";
-    else if (t.status !== "enabled") reason = "parent_disabled";
-    else if (isPast(t.expiresAt, now)) reason = "parent_expired";
-    else if (t.service !== options.service) reason = "wrong_service";
-    else parent = { kind: "registry_token", id: t.id, name: t.name, scopes: t.scopes, expiresAt: t.expiresAt };
-  }
+  const parents = { key: r.parentKey[0], token: r.parentToken[0] };
+  const reason = !token
+    ? "unknown"
+    : (refreshTokenState(token, parents) ?? (token.service !== options.service ? "wrong_service" : null));
+  const parent = token && !reason ? refreshParentLineage(token.via, parents) : null;
   if (!token || !parent) return failSecret(ctx, keys, { method: "refresh_token", reason });
   ctx.defer(recordUse(db, refreshTokens, token, hashes, config));
   const lineage: Lineage = { kind: "refresh_token", id: token.id, parent };
@@ -254,14 +224,7 @@ async function verifySession(ctx: VerifyContext, secret: string, options: Verify
     access: options.withAccess ? accessQueries(db, sessionUser(db, hashes)) : [],
   });
   const session = r.session[0];
-  const now = Date.now();
-  const reason = !session
-    ? "unknown"
-    : isPast(session.expiresAt, now)
-      ? "expired"
-      : !session.user.enabled
-        ? "user_disabled"
-        : null;
+  const reason = !session ? "unknown" : sessionState(session);
   if (!session || reason) return refuse("invalid", reason!);
   ctx.defer(touchSession(db, session, hashes, config));
   const lineage: Lineage = { kind: "session", id: session.id, signedInAt: session.signedInAt };

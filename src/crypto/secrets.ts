@@ -54,6 +54,17 @@ export function randomBase62(length: number): string {
   return out;
 }
 
+/** What each prefix is, in the words scanners show. */
+export const SECRET_NAMES: Record<SecretPrefix, string> = {
+  zak: "keyward API key",
+  krt: "keyward registry token password",
+  krf: "keyward refresh token",
+  kss: "keyward session cookie",
+};
+
+/** The regex scanners look for a secret of `prefix` with (published; .secretlintrc.json holds the same). */
+export const scanPattern = (prefix: SecretPrefix) => `\\b${prefix}_[0-9A-Za-z]{${BODY_LENGTH + CHECK_LENGTH}}\\b`;
+
 export function generateSecret(prefix: SecretPrefix): string {
   const head = `${prefix}_${randomBase62(BODY_LENGTH)}`;
   return head + checksum(head);

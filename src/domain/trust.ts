@@ -1,4 +1,5 @@
 import { parseSecret } from "../crypto/secrets";
+import { isNarrowed, type Principal } from "./access";
 
 /*
  * keyward's trust boundaries, written down in one place. Every place that accepts a
@@ -15,6 +16,10 @@ import { parseSecret } from "../crypto/secrets";
  * | Kallithea JSON-RPC `api_key`  | API key (zak_) only           | keyward (user, superuser) | keyward        | the methods the user may, narrowed by key scopes (admin methods need an unnarrowed superuser key) |
  * | keyserver PUT/DELETE          | a JWT (typ JWT) signed by the key itself or an approved key of that service, iss = the service, aud = keyward's audience, single-use jti | the service | keyward's keyserver | register/rotate/delete that service's keys — never keyward's own |
  * | registries (JWT access tokens) | keyward's access tokens (typ at+jwt) | keyward | one registry `service` | the `access` claim |
+ * | /oauth/introspect (the caller) | password, API key (Basic/Bearer), or the session cookie | keyward | keyward | learn about its own credentials; an unnarrowed superuser about anyone's |
+ * | /oauth/introspect (the `token`) | any keyward secret, or keyward's own access token (verified like a registry would) | keyward | — | nothing: it is looked at, never used |
+ * | /oauth/revoke (the `token`)   | any keyward secret; possession suffices (a caller's credential, if sent, must be valid) | keyward | — | end that secret and its children; access tokens cannot be revoked (400) |
+ * | /credentials/revoke (leak report) | keyward secrets in the body; no credential at all (an Authorization header is refused) | anyone who found one | — | end those secrets; learns nothing about which were valid |
  *
  * keyward's access tokens authenticate nothing at keyward itself.
  */
@@ -80,4 +85,18 @@ export function keyserverJwtRefusal(
   if (claims.iss === config.issuer) return "Tokens issued by keyward cannot authenticate at keyward";
   if (typeof claims.jti !== "string" || claims.jti.length === 0 || claims.jti.length > 255) return "JWT must carry a jti";
   return null;
+}
+
+/**
+ * Introspection's visibility rule: a caller learns about the credentials that carry its own
+ * rights; an unnarrowed superuser about anyone's. Anything else reads as inactive — exactly
+ * like an unknown token, so probing someone else's secret teaches nothing.
+ */
+export function mayIntrospect(
+  caller: Pick<Principal, "user" | "lineage">,
+  owner: { userId?: string; subject?: string },
+): boolean {
+  if (caller.user.superuser && !isNarrowed(caller)) return true;
+  if (owner.userId !== undefined) return owner.userId === caller.user.id;
+  return owner.subject === caller.user.username;
 }

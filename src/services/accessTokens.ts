@@ -1,9 +1,12 @@
+import { decodeProtectedHeader, type JWTPayload, jwtVerify } from "jose";
 import type { Config } from "../config";
+import { importPublicJwk, type KeyAlgorithm } from "../crypto/keys";
 import type { Db } from "../db/client";
 import { type AccessContext, narrowingOf, type Principal } from "../domain/access";
 import type { AccessEntry } from "../domain/decisions";
-import { ACCESS_TOKEN_TYP } from "../domain/trust";
+import { ACCESS_TOKEN_TYP, KEYWARD_SERVICE } from "../domain/trust";
 import { publicPatternsQuery } from "./permissions";
+import { findServiceKey, isKeyExpired } from "./serviceKeys";
 import { signJwt } from "./signingKeys";
 
 /*
@@ -55,4 +58,33 @@ export async function issueAccessToken(
     ACCESS_TOKEN_TYP,
   );
   return { token, access_token: token, expires_in: ttl, issued_at: new Date(now * 1000).toISOString() };
+}
+
+/**
+ * One of keyward's own access tokens, verified as a registry would — signature by a published
+ * keyward signing key (the one its `kid` names), `typ` at+jwt, keyward's issuer, not expired —
+ * or null. For introspection only: keyward never accepts its access tokens as credentials.
+ */
+export async function readAccessToken(db: Db, config: Config, token: string): Promise<JWTPayload | null> {
+  let kid: unknown;
+  try {
+    kid = decodeProtectedHeader(token).kid;
+  } catch {
+    return null;
+  }
+  if (typeof kid !== "string") return null;
+  const key = await findServiceKey(db, kid);
+  if (!key || key.service !== KEYWARD_SERVICE || !key.approvedAt || isKeyExpired(key)) return null;
+  try {
+    const alg = key.alg as KeyAlgorithm;
+    const { payload } = await jwtVerify(token, await importPublicJwk(key.jwk, alg), {
+      algorithms: [alg],
+      issuer: config.issuer,
+      typ: ACCESS_TOKEN_TYP,
+      requiredClaims: ["exp", "iat", "sub", "aud"],
+    });
+    return payload;
+  } catch {
+    return null;
+  }
 }

@@ -55,7 +55,7 @@ type Bucket = { key: string; kind: "bucket"; burst: number; refillMs: number };
 type Counter = { key: string; kind: "pair" } | Bucket;
 
 /** An IPv6 address as its /64 ("2001:db8:0:1::/64"); anything else as given. */
-function clientGroup(address: string): string {
+export function clientGroup(address: string): string {
   if (!address.includes(":") || address.includes(".")) return address;
   const halves = address.toLowerCase().split("::");
   if (halves.length > 2) return address;
