@@ -1,10 +1,11 @@
 // npm run test:interop: proves /v2/auth against real peers. Starts keyward (as npm start does),
 // Debian's docker-registry (distribution 2.8) with token auth pointing at keyward, builds a
-// small OCI image locally (no network) and drives skopeo through the scenarios below.
+// small OCI image locally (no network) and drives skopeo through the scenarios below, then
+// containerd (Debian's containerd and ctr), which asks for its token by the OAuth2 POST.
 // Loopback only; everything started is stopped by PID.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -100,6 +101,109 @@ function stopAll() {
     } catch {}
   }
 }
+/** Until every child has exited (at most 5 s): containerd still writes to its root under `work`. */
+function allExited() {
+  const exits = children.map((child) =>
+    child.exitCode !== null || child.signalCode !== null ? null : new Promise((r) => child.once("exit", r)),
+  );
+  return Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 5000))]);
+}
+
+/**
+ * containerd as root with its own root, state directory and socket under `work`, and only what
+ * a content fetch needs: no CRI, no runtimes or tasks, no snapshotter but the native one (which
+ * the metadata plugin insists on; a fetch never uses it). Content is isolated per namespace, so
+ * each scenario's namespace downloads every blob itself.
+ */
+async function startContainerd() {
+  const dir = join(work, "containerd");
+  mkdirSync(dir, { recursive: true });
+  const socket = join(dir, "containerd.sock");
+  const config = join(dir, "config.toml");
+  const disabled = [
+    "io.containerd.grpc.v1.cri",
+    "io.containerd.snapshotter.v1.aufs",
+    "io.containerd.snapshotter.v1.btrfs",
+    "io.containerd.snapshotter.v1.devmapper",
+    "io.containerd.snapshotter.v1.overlayfs",
+    "io.containerd.snapshotter.v1.zfs",
+    "io.containerd.runtime.v1.linux",
+    "io.containerd.runtime.v2.task",
+    "io.containerd.monitor.v1.cgroups",
+    "io.containerd.service.v1.tasks-service",
+    "io.containerd.grpc.v1.tasks",
+    "io.containerd.internal.v1.restart",
+    "io.containerd.internal.v1.opt",
+  ];
+  writeFileSync(
+    config,
+    [
+      "version = 2",
+      `root = "${join(dir, "root")}"`,
+      `state = "${join(dir, "state")}"`,
+      `disabled_plugins = [${disabled.map((p) => `"${p}"`).join(", ")}]`,
+      "[grpc]",
+      `  address = "${socket}"`,
+      "[ttrpc]",
+      `  address = "${socket}.ttrpc"`,
+      '[plugins."io.containerd.metadata.v1.bolt"]',
+      '  content_sharing_policy = "isolated"',
+      "",
+    ].join("\n"),
+  );
+  const child = spawn("containerd", ["--config", config, "--log-level", "info"], {
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  children.push(child);
+  let log = "";
+  child.stdout.on("data", (d) => (log += d));
+  child.stderr.on("data", (d) => (log += d));
+  child.on("error", (err) => (log += `${err}\n`));
+  const ctr = (namespace, ...args) =>
+    spawnSync("ctr", ["--address", socket, "--namespace", namespace, ...args], { encoding: "utf8", timeout: 120_000 });
+  // Ready once its socket answers (ctr would otherwise wait for a socket that never comes).
+  for (let i = 0; ; i++) {
+    if (existsSync(socket) && ctr("keyward-interop", "--connect-timeout", "2s", "version").status === 0) break;
+    if (i > 100 || child.exitCode !== null) throw new Error(`containerd did not start:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { ctr, log: () => log };
+}
+
+/**
+ * The token requests in ctr's --http-dump, e.g. {method: "POST", form, status: 200}. One log line
+ * per dumped line, but a body has no line end of its own: the next request or status line can
+ * follow it on the same line.
+ */
+function tokenRequests(dump) {
+  const requests = [];
+  let current = null;
+  for (const line of dump.split("\n")) {
+    const request = line.match(/(GET|HEAD|POST|PUT|PATCH|DELETE) (\/\S*) HTTP\/1\.1"?$/);
+    if (request) {
+      current = { method: request[1], path: request[2], form: "", status: null };
+      continue;
+    }
+    if (!current) continue;
+    if (line.includes("grant_type=")) current.form = line;
+    const status = line.match(/HTTP\/1\.1 (\d{3})/);
+    if (status) {
+      current.status = Number(status[1]);
+      if (current.path.split("?")[0] === "/v2/auth") requests.push(current);
+      current = null;
+    }
+  }
+  return requests;
+}
+
+/** ctr's output for a failure report, with its passwords and tokens blanked. */
+function redact(text) {
+  return text
+    .replace(/(password=|--user[= ]\S+?:)[^&\s"]*/g, "$1…")
+    .replace(/eyJ[\w-]*\.[\w-]*\.[\w-]*/g, "<jwt>")
+    .replace(/\b(zak|krt|krf)_\w+/g, "$1_…");
+}
 
 let failed = false;
 const keyward = await startKeyward();
@@ -172,7 +276,11 @@ try {
     await new Promise((r) => setTimeout(r, 100));
   }
 
+  const containerd = await startContainerd();
+
   buildImage(join(work, "image"), "hello from keyward interop\n");
+  // The image's three blobs (manifest, config, layer): a containerd fetch must store them all.
+  const imageBlobs = readdirSync(join(work, "image", "blobs", "sha256")).map((d) => `sha256:${d}`);
   writeFileSync(join(work, "policy.json"), JSON.stringify({ default: [{ type: "insecureAcceptAnything" }] }));
   const skopeo = (...args) =>
     spawnSync("skopeo", ["--policy", join(work, "policy.json"), "--registries-conf", "/dev/null", ...args], {
@@ -196,6 +304,64 @@ try {
       `docker://${registry}/${repo}`,
       `oci:${join(work, `pulled-${Math.random().toString(36).slice(2)}`)}:x`,
     );
+  // containerd's client fetches into a namespace of its own: status 0 only if ctr succeeded and
+  // the namespace then holds every blob of the image. `tokens` are the /v2/auth requests it made.
+  let namespaces = 0;
+  const ctrFetch = (repo, creds) => {
+    const namespace = `keyward-interop-${++namespaces}`;
+    const fetched = containerd.ctr(
+      namespace,
+      "content",
+      "fetch",
+      "--plain-http",
+      "--http-dump",
+      "--user",
+      creds,
+      `${registry}/${repo}`,
+    );
+    const stored = containerd.ctr(namespace, "content", "ls", "--quiet").stdout.split("\n");
+    const complete = fetched.status === 0 && imageBlobs.every((blob) => stored.includes(blob));
+    return {
+      status: complete ? 0 : 1,
+      stdout: redact(fetched.stdout),
+      stderr: redact(`${fetched.stderr}\n(ctr exit ${fetched.status}; stored: ${stored.join(" ")})`),
+      tokens: tokenRequests(`${fetched.stdout}\n${fetched.stderr}`),
+    };
+  };
+  // "POST /v2/auth grant_type=password → 200 (×2)": what ctr asked the realm, in order.
+  const tokenLine = (tokens) => {
+    const parts = [];
+    for (const t of tokens) {
+      const grant = t.form.match(/grant_type=(\w+)/);
+      const text = `${t.method} /v2/auth${grant ? ` grant_type=${grant[1]}` : ""} → ${t.status}`;
+      const last = parts.at(-1);
+      if (last?.text === text) last.count++;
+      else parts.push({ text, count: 1 });
+    }
+    return parts.map((p) => (p.count > 1 ? `${p.text} (×${p.count})` : p.text)).join(", ") || "no token request";
+  };
+  // ctr asked once to resolve the tag and again to fetch the manifest: every time by POST.
+  const byPasswordGrant = (result) => {
+    const ok =
+      result.tokens.length > 0 &&
+      result.tokens.every(
+        (t) =>
+          t.method === "POST" &&
+          t.status === 200 &&
+          t.form.includes("grant_type=password") &&
+          t.form.includes("client_id=containerd-client"),
+      );
+    return [ok, `its tokens came from the OAuth2 POST password grant, no GET (${tokenLine(result.tokens)})`];
+  };
+  // With credentials containerd asks the realm by the OAuth2 POST (client_id containerd-client)
+  // and, if that is answered 400, 401, 404 (or 405), once more by GET with Basic credentials.
+  const refusedBothWays = (result) => {
+    const summary = result.tokens.map((t) => `${t.method} ${t.status}`).join(", ");
+    return [
+      summary === "POST 401, GET 401",
+      `keyward refused the POST and then containerd's GET fallback (${tokenLine(result.tokens)})`,
+    ];
+  };
 
   // An oversize chunked body (no Content-Length) gets a 413 and must not restart the worker
   // under workerd, which failed every other request in flight (adversarial finding). curl, as
@@ -293,6 +459,24 @@ try {
     ["pull as alice with her password", () => pull("alice/app:1", "alice:alice-password-1"), true],
     ["push as alice with her API key", () => push("alice/app:2", `alice:${key.apiKey}`), true],
     ["pull as alice with her API key", () => pull("alice/app:2", `alice:${key.apiKey}`), true],
+    [
+      "containerd (ctr content fetch) as alice with her password",
+      () => ctrFetch("alice/app:1", "alice:alice-password-1"),
+      true,
+      byPasswordGrant,
+    ],
+    [
+      "containerd (ctr content fetch) as alice with her API key",
+      () => ctrFetch("alice/app:2", `alice:${key.apiKey}`),
+      true,
+      byPasswordGrant,
+    ],
+    [
+      "containerd (ctr content fetch) with a wrong password is refused",
+      () => ctrFetch("alice/app:1", "alice:wrong-password"),
+      false,
+      refusedBothWays,
+    ],
     ["push by alice to bob's repository is refused", () => push("bob/app:1", "alice:alice-password-1"), false],
     ["a wrong password is refused", () => pull("alice/app:1", "alice:wrong-password"), false],
     ["anonymous pull of a private repository is refused", () => pull("alice/app:1", null), false],
@@ -327,22 +511,27 @@ try {
       false,
     ],
   ];
-  for (const [name, run, shouldSucceed] of scenarios) {
+  for (const [name, run, shouldSucceed, alsoCheck] of scenarios) {
     const result = await run();
     const ok = (result.status === 0) === shouldSucceed;
     console.log(`${ok ? "ok  " : "FAIL"} ${name}`);
-    if (!ok) {
+    // A scenario's second claim, e.g. how containerd got its token, on a line of its own.
+    const [alsoOk, claim] = alsoCheck ? alsoCheck(result) : [true];
+    if (alsoCheck) console.log(`${alsoOk ? "ok  " : "FAIL"}   … ${claim}`);
+    if (!ok || !alsoOk) {
       failed = true;
       console.log(result.stdout, result.stderr);
     }
   }
-  if (failed) console.log(`--- registry log ---\n${regLog.slice(-4000)}`);
+  if (failed)
+    console.log(`--- registry log ---\n${regLog.slice(-4000)}\n--- containerd log ---\n${containerd.log().slice(-4000)}`);
 } catch (err) {
   failed = true;
   console.error(err);
 } finally {
   stopAll();
   keyward.stop();
+  await allExited();
   rmSync(work, { recursive: true, force: true });
 }
 console.log(failed ? "interop: FAILED" : "interop: all scenarios passed");
