@@ -62,7 +62,7 @@ async function startHostile() {
 /** What a hostile server's reply cannot do to the CLI or the terminal. */
 async function hostileServerChecks() {
   const hostile = await startHostile();
-  const key = "zak_0000000000000000000000000000000000000x";
+  const key = `zak_${"0".repeat(37)}x`; // secret-shaped but not a keyward secret (its check digits are wrong)
   try {
     let run = cli("--apihost", `${hostile.url}/esc`, "--apikey", key, "get_user");
     check(

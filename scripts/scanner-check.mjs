@@ -9,14 +9,14 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { startKeyward } from "./dev-server.mjs";
 
 // The dev superuser `npm start` creates (README quick start; KEYWARD_ADMIN_USER/PASSWORD defaults).
 const ADMIN = "admin";
 const ADMIN_PASSWORD = "keyward-dev-password";
-const SECRETLINT = join("node_modules", ".bin", "secretlint");
-const SECRETLINTRC = ".secretlintrc.json";
+const SECRETLINT = resolve("node_modules", ".bin", "secretlint");
+const SECRETLINTRC = resolve(".secretlintrc.json");
 const SECRET = /^zak_[0-9A-Za-z]{38}$/;
 
 let passed = 0;
@@ -84,14 +84,15 @@ try {
   check(`the new key works: GET /api/v1/user/ is 200 (got ${response.status})`, response.status === 200);
 
   // secretlint over the fixture, with the repository's config; --no-maskSecrets so the JSON
-  // report carries the matched text (masked by default).
+  // report carries the matched text (masked by default). Run from the fixture's folder, as a
+  // user scans their own tree (secretlint 11 refuses files outside its working directory).
   const file = join(work, "deploy.sh");
   const content = fixture(apiKey);
   writeFileSync(file, content);
   const run = spawnSync(
     SECRETLINT,
-    ["--secretlintrc", SECRETLINTRC, "--format", "json", "--no-maskSecrets", "--no-color", "--no-glob", file],
-    { encoding: "utf8", timeout: 60_000 },
+    ["--secretlintrc", SECRETLINTRC, "--format", "json", "--no-maskSecrets", "--no-color", "--no-glob", "deploy.sh"],
+    { encoding: "utf8", timeout: 60_000, cwd: work },
   );
   if (run.error) throw run.error;
   let report;

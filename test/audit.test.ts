@@ -72,3 +72,24 @@ describe("failed sign-ins with a secret in the wrong place", () => {
     expect(dump).not.toContain("y".repeat(100));
   });
 });
+
+describe("GET /api/v1/user/logs", () => {
+  it("shows a user the entries about their own account and credentials, and nobody else's", async () => {
+    const mine = await createUser();
+    const other = await createUser();
+    const key = await createKey(mine, { label: "audited" });
+    await createKey(other, { label: "not-mine" });
+    const body = await json(await call("/api/v1/user/logs", { auth: mine.auth }), 200);
+    expect(body.logs.some((l: any) => l.kind === "api_key.create" && l.target.id === key.uuid)).toBe(true);
+    expect(body.logs.every((l: any) => l.metadata.label !== "not-mine")).toBe(true);
+    expect(JSON.stringify(body)).not.toContain(key.apiKey);
+  });
+
+  it("is refused to anonymous callers (401) and to narrowed keys (403)", async () => {
+    const user = await createUser();
+    await json(await call("/api/v1/user/logs"), 401);
+    const scoped = await createKey(user, { label: "scoped", scopes: [`${user.username}/x`] });
+    await json(await call("/api/v1/user/logs", { auth: basic(user.username, scoped.apiKey) }), 403);
+    await json(await call("/api/v1/user/logs?limit=0", { auth: user.auth }), 400);
+  });
+});

@@ -107,6 +107,13 @@ export const requireSuperuser = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
+/** Requires a credential with its user's full rights (no key narrowed by scopes or an expiry). */
+export const requireUnnarrowed = createMiddleware<AppEnv>(async (c, next) => {
+  const principal = c.get("principal");
+  if (principal && isNarrowed(principal)) throw new ApiError("forbidden", "A key narrowed by scopes or an expiry cannot do this");
+  await next();
+});
+
 /** The signed-in user; only valid behind requireUser. */
 export function currentUser(c: Context<AppEnv>): Principal {
   const principal = c.get("principal");

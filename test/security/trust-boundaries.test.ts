@@ -5,6 +5,7 @@ import {
   accepts,
   type Boundary,
   keyserverJwtRefusal,
+  mayIntrospect,
   type PresentedKind,
   presentedKind,
   reservedNames,
@@ -151,5 +152,32 @@ describe("the table, against the running Worker", () => {
     const body = await json(res, 401);
     expect(body.errors[0].message).toBe("This credential belongs to another registry's service");
     expect(body.errors[0].message).not.toContain(robot.service);
+  });
+});
+
+describe("introspection's visibility (mayIntrospect)", () => {
+  type Caller = Parameters<typeof mayIntrospect>[0];
+  const as = (superuser: boolean, lineage: Caller["lineage"]): Caller => ({
+    user: { id: "u-alice", username: "alice", superuser } as Caller["user"],
+    lineage,
+  });
+  const password = { kind: "password" } as const;
+  const scoped = { kind: "api_key", id: "k", scopes: ["alice/a"], expiresAt: null } as const;
+  const expiring = { kind: "api_key", id: "k", scopes: null, expiresAt: new Date(Date.now() + 60_000) } as const;
+  const session = { kind: "session", id: "s", signedInAt: new Date() } as const;
+
+  it.each<[string, Caller, Parameters<typeof mayIntrospect>[1], boolean]>([
+    ["a user, their own credential", as(false, password), { userId: "u-alice" }, true],
+    ["a user, someone else's credential", as(false, password), { userId: "u-bob" }, false],
+    ["a user's scoped key, their own credential", as(false, scoped), { userId: "u-alice" }, true],
+    ["a user, their own access token", as(false, password), { subject: "alice" }, true],
+    ["a user, someone else's access token", as(false, password), { subject: "bob" }, false],
+    ["a superuser by password, anyone's", as(true, password), { userId: "u-bob" }, true],
+    ["a superuser's session, anyone's", as(true, session), { userId: "u-bob" }, true],
+    ["a superuser's scoped key, someone else's", as(true, scoped), { userId: "u-bob" }, false],
+    ["a superuser's expiring key, someone else's access token", as(true, expiring), { subject: "bob" }, false],
+    ["a superuser's scoped key, their own", as(true, scoped), { userId: "u-alice" }, true],
+  ])("%s: %s", (_, caller, owner, expected) => {
+    expect(mayIntrospect(caller, owner)).toBe(expected);
   });
 });

@@ -17,6 +17,7 @@ export function quayRouter() {
     .openapi(userRoutes.currentUserRoute, users.me)
     .openapi(userRoutes.changePasswordRoute, users.changePassword)
     .openapi(logRoutes.listLogsRoute, logs.list)
+    .openapi(logRoutes.listOwnLogsRoute, logs.listOwn)
     .openapi(keyRoutes.listKeysRoute, keys.list)
     .openapi(keyRoutes.createKeyRoute, keys.create)
     .openapi(keyRoutes.getKeyRoute, keys.get)

@@ -1,8 +1,9 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import { currentUser } from "../../auth/authenticate";
 import type { AuditEntry } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { listAuditEntries } from "../../services/audit";
-import type { listLogsRoute } from "./logs.routes";
+import type { listLogsRoute, listOwnLogsRoute } from "./logs.routes";
 
 /** Quay's log shape (kind, datetime, ip, performer, metadata) with keyward's target and ids. */
 export function logEntryView(entry: AuditEntry) {
@@ -20,11 +21,12 @@ export function logEntryView(entry: AuditEntry) {
   };
 }
 
-export const list: RouteHandler<typeof listLogsRoute, AppEnv> = async (c) => {
+async function logPage(c: Parameters<RouteHandler<typeof listLogsRoute, AppEnv>>[0], subjectUserId?: string) {
   const { limit, next_page } = c.req.valid("query");
   const page = await listAuditEntries(c.get("db"), {
     limit,
     before: next_page === undefined ? undefined : Number(next_page),
+    subjectUserId,
   });
   return c.json(
     {
@@ -33,4 +35,8 @@ export const list: RouteHandler<typeof listLogsRoute, AppEnv> = async (c) => {
     },
     200,
   );
-};
+}
+
+export const list: RouteHandler<typeof listLogsRoute, AppEnv> = (c) => logPage(c);
+
+export const listOwn: RouteHandler<typeof listOwnLogsRoute, AppEnv> = (c) => logPage(c, currentUser(c).user.id);
