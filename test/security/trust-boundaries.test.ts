@@ -161,10 +161,11 @@ describe("introspection's visibility (mayIntrospect)", () => {
     user: { id: "u-alice", username: "alice", superuser } as Caller["user"],
     lineage,
   });
-  const password = { kind: "password" } as const;
-  const scoped = { kind: "api_key", id: "k", scopes: ["alice/a"], expiresAt: null } as const;
-  const expiring = { kind: "api_key", id: "k", scopes: null, expiresAt: new Date(Date.now() + 60_000) } as const;
-  const session = { kind: "session", id: "s", signedInAt: new Date() } as const;
+  type Lineage = Caller["lineage"];
+  const password: Lineage = { kind: "password" };
+  const scoped: Lineage = { kind: "api_key", id: "k", scopes: ["alice/a"], expiresAt: null };
+  const expiring: Lineage = { kind: "api_key", id: "k", scopes: null, expiresAt: new Date(Date.now() + 60_000) };
+  const session: Lineage = { kind: "session", id: "s", signedInAt: new Date() };
 
   it.each<[string, Caller, Parameters<typeof mayIntrospect>[1], boolean]>([
     ["a user, their own credential", as(false, password), { userId: "u-alice" }, true],
