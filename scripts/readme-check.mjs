@@ -92,6 +92,31 @@ const expectations = [
     ["PATCH disables the token", lines[4] === "disabled"],
     ["the disabled token's next login answers 401", lines[5] === "401"],
   ],
+  (lines) => [
+    [
+      "introspection describes erin's scoped key",
+      lines[0] === '{"active":true,"token_type":"api_key","username":"erin","scope":"repository:erin/app:*"}',
+    ],
+    [
+      "an access token introspects with its service and access",
+      lines[1] === '{"active":true,"token_type":"access_token","aud":"registry.local","scope":"repository:erin/app:pull"}',
+    ],
+    ["someone else's key is exactly inactive", lines[2] === '{"active":false}'],
+    ["no credentials is a 401 invalid_client", /^\{"error":"invalid_client".* 401$/.test(lines[3] ?? "")],
+    ["revocation answers 200", lines[4] === "200"],
+    ["the revoked key answers 401", lines[5] === "401"],
+    ["an access token is unsupported_token_type", /^\{"error":"unsupported_token_type".* 400$/.test(lines[6] ?? "")],
+  ],
+  (lines) => [
+    [
+      "one pattern per prefix",
+      lines.slice(0, 4).join(" ") ===
+        "zak \\bzak_[0-9A-Za-z]{38}\\b krt \\bkrt_[0-9A-Za-z]{38}\\b krf \\bkrf_[0-9A-Za-z]{38}\\b kss \\bkss_[0-9A-Za-z]{38}\\b",
+    ],
+    ["the report answers 202", /^\{"message":".*"\} 202$/.test(lines[4] ?? "")],
+    ["the reported key answers 401", lines[5] === "401"],
+    ["erin's log shows credential.leaked", lines[6] === '{"kind":"credential.leaked","target":"api_key"}'],
+  ],
 ];
 
 if (blocks.length !== expectations.length)
