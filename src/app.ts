@@ -2,6 +2,7 @@ import { OpenAPIHono, type RouteConfig, type z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ConfigError, loadConfig } from "./config";
+import { invalidateVerifyCache } from "./credentials/verifyCache";
 import { createDb } from "./db/client";
 import type { AppEnv } from "./env";
 import { ApiError, type ErrorCode, safeErrorText, ValidationError } from "./errors";
@@ -100,6 +101,29 @@ function allowedMethods(app: OpenAPIHono<AppEnv>, path: string): string[] {
   return allowed;
 }
 
+const BOOKMARK = /^[0-9A-Za-z-]{1,256}$/;
+
+/**
+ * With KEYWARD_D1_READ_REPLICAS, each request reads through a D1 session (Sessions API): from
+ * the client's own bookmark when it sends one (so it sees its own writes), else from any
+ * replica. Writes go to the primary either way; the response carries the new bookmark.
+ */
+function openReadSession(d1: D1Database, bookmark: string | undefined): D1DatabaseSession {
+  if (bookmark !== undefined && !BOOKMARK.test(bookmark)) {
+    throw new ApiError("bad_request", "x-d1-bookmark must be a bookmark keyward answered");
+  }
+  return d1.withSession(bookmark ?? "first-unconstrained");
+}
+
+/** Requests that read only, whatever their method: token grants and introspection change no credential. */
+const READ_ONLY_POSTS = new Set(["/v2/auth", "/oauth/introspect"]);
+
+/** Whether a request may have changed a credential, a user or a grant (the verify cache is emptied after it). */
+function changesState(method: string, path: string): boolean {
+  if (method === "GET" || method === "HEAD" || method === "OPTIONS") return false;
+  return !READ_ONLY_POSTS.has(path);
+}
+
 /** The one app factory, shared by the Worker and the tests. */
 export function createApp() {
   const app = createRouter();
@@ -117,9 +141,15 @@ export function createApp() {
     if (HEALTH.has(app.getPath(c.req.raw))) return next();
     const config = await loadConfig(c.env);
     c.set("config", config);
-    c.set("db", createDb(c.env.DB));
-    await bootstrap(c.get("db"), config);
+    const primary = createDb(c.env.DB);
+    const session = config.d1ReadReplicas ? openReadSession(c.env.DB, c.req.header("x-d1-bookmark")) : null;
+    c.set("db", session ? createDb(session as unknown as D1Database) : primary);
+    if (session) c.set("primaryDb", primary);
+    await bootstrap(primary, config);
     await next();
+    const bookmark = session?.getBookmark();
+    if (bookmark) c.header("x-d1-bookmark", bookmark);
+    if (changesState(c.req.method, c.req.path)) invalidateVerifyCache();
   });
 
   // The one place errors are rendered, in the format of the surface the path belongs to: a

@@ -40,6 +40,10 @@ export interface Config {
   signingAlgorithm: KeyAlgorithm;
   passwordParams: PasswordParams;
   admin: { username: string; password: string };
+  /** Opt-in bounded staleness: how long a verified API key or registry token may be reused (0 = strict). */
+  verifyCacheMs: number;
+  /** Verification reads from D1 read replicas (Sessions API); management follows x-d1-bookmark. */
+  d1ReadReplicas: boolean;
 }
 
 /** Raised when the deployment is missing or misusing a secret; rendered as 503. */
@@ -59,6 +63,7 @@ function withDefault<T extends z.ZodType>(schema: T, fallback: z.output<T>) {
 }
 
 const MUST_BE_POSITIVE = "must be a positive integer";
+const MUST_BE_SECONDS = "must be a whole number of seconds";
 const positiveInt = (fallback: number) =>
   withDefault(z.coerce.number({ error: MUST_BE_POSITIVE }).int(MUST_BE_POSITIVE).positive(MUST_BE_POSITIVE), fallback);
 
@@ -103,6 +108,14 @@ const EnvSchema = z
     KEYWARD_KEK: unsetOr(z.string()),
     KEYWARD_ADMIN_USER: withDefault(z.string().regex(USERNAME_PATTERN, "is not a valid username"), "admin"),
     KEYWARD_ADMIN_PASSWORD: unsetOr(z.string()),
+    KEYWARD_VERIFY_CACHE_SECONDS: withDefault(
+      z.coerce.number({ error: MUST_BE_SECONDS }).int(MUST_BE_SECONDS).min(0, MUST_BE_SECONDS).max(300, "must be at most 300"),
+      0,
+    ),
+    KEYWARD_D1_READ_REPLICAS: withDefault(
+      z.enum(["true", "false"], { error: 'must be "true" or "false"' }).transform((v) => v === "true"),
+      false,
+    ),
   })
   .transform((vars, ctx) => {
     const environment = vars.KEYWARD_ENV;
@@ -141,6 +154,8 @@ const EnvSchema = z
       // than a deployed Worker); every other environment uses OWASP's minimum or more.
       passwordParams: environment === "test" ? TEST_PASSWORD_PARAMS : PASSWORD_PARAMS,
       admin: { username: vars.KEYWARD_ADMIN_USER, password: secret("KEYWARD_ADMIN_PASSWORD") },
+      verifyCacheMs: vars.KEYWARD_VERIFY_CACHE_SECONDS * 1000,
+      d1ReadReplicas: vars.KEYWARD_D1_READ_REPLICAS,
       // Raw key material; buildConfig imports it.
       pepper: { version: vars.KEYWARD_PEPPER_VERSION, value: secret("KEYWARD_PEPPER") },
       previousPepper: previous,

@@ -20,6 +20,8 @@ export interface Env {
   KEYWARD_AUDIENCE?: string;
   KEYWARD_SIGNING_ALG?: string;
   KEYWARD_REGISTRY_DOMAIN?: string;
+  KEYWARD_VERIFY_CACHE_SECONDS?: string;
+  KEYWARD_D1_READ_REPLICAS?: string;
   // Secrets
   KEYWARD_PEPPER?: string;
   KEYWARD_PEPPER_VERSION?: string;
@@ -31,7 +33,10 @@ export interface Env {
 
 export interface Variables {
   config: Config;
+  /** The request's database: a D1 session on read replicas when KEYWARD_D1_READ_REPLICAS is on. */
   db: Db;
+  /** With read replicas: the primary (re-checks of secrets a replica does not know yet). */
+  primaryDb?: Db;
   requestId: string;
   principal: Principal | null;
   /** The console's per-response CSP nonce (hono/secure-headers). */

@@ -1,17 +1,24 @@
 import { env } from "cloudflare:workers";
 
-/** A D1 binding that counts round trips (prepare+run/all/first, batch, exec) before delegating. */
-export function countingD1(): { db: D1Database; roundTrips: () => number } {
+const WRITE = /^\s*(insert|update|delete|replace)\b/i;
+
+/**
+ * A D1 binding that counts round trips (prepare+run/all/first, batch, exec) and the write
+ * statements among them before delegating. `real` may be a D1 session (Sessions API).
+ */
+export function countingD1(real: D1Database = env.DB): { db: D1Database; roundTrips: () => number; writes: () => number } {
   let trips = 0;
-  const real = env.DB;
-  const wrapStatement = (stmt: D1PreparedStatement): D1PreparedStatement =>
+  let writes = 0;
+  const wrapStatement = (stmt: D1PreparedStatement, sql: string): D1PreparedStatement =>
     new Proxy(stmt, {
       get(target, prop, receiver) {
         if (prop === "__target") return target;
-        if (prop === "bind") return (...args: unknown[]) => wrapStatement(target.bind(...args));
+        if (prop === "__sql") return sql;
+        if (prop === "bind") return (...args: unknown[]) => wrapStatement(target.bind(...args), sql);
         if (prop === "run" || prop === "all" || prop === "first" || prop === "raw") {
           return (...args: unknown[]) => {
             trips += 1;
+            if (WRITE.test(sql)) writes += 1;
             return (target as any)[prop](...args);
           };
         }
@@ -21,10 +28,11 @@ export function countingD1(): { db: D1Database; roundTrips: () => number } {
     });
   const db = new Proxy(real, {
     get(target, prop) {
-      if (prop === "prepare") return (sql: string) => wrapStatement(target.prepare(sql));
+      if (prop === "prepare") return (sql: string) => wrapStatement(target.prepare(sql), sql);
       if (prop === "batch") {
         return (statements: D1PreparedStatement[]) => {
           trips += 1;
+          writes += statements.filter((s) => WRITE.test((s as any).__sql ?? "")).length;
           // Unwrap: D1 wants its own statement objects.
           return target.batch(statements.map((s) => (s as any).__target ?? s));
         };
@@ -39,5 +47,5 @@ export function countingD1(): { db: D1Database; roundTrips: () => number } {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-  return { db, roundTrips: () => trips };
+  return { db, roundTrips: () => trips, writes: () => writes };
 }

@@ -36,6 +36,7 @@ export function defer(c: Context<AppEnv>, work: Promise<unknown> | null): void {
 export function verifyContext(c: Context<AppEnv>): VerifyContext {
   return {
     db: c.get("db"),
+    primary: c.get("primaryDb"),
     config: c.get("config"),
     actor: actorOf(c),
     client: clientAddress(c),

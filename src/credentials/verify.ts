@@ -32,9 +32,11 @@ import {
   sessionLookup,
   sessionUser,
 } from "./lookups";
+import { forget, hashFingerprint, memoKey, recall, remember } from "./passwordMemo";
 import { touchSession } from "./sessions";
 import { apiKeyState, refreshParentLineage, refreshTokenState, registryTokenState, sessionState } from "./state";
-import { recordUse } from "./use";
+import { recordUse, type SecretTable, type UsedCredential } from "./use";
+import { cached, cacheGeneration, keep } from "./verifyCache";
 
 /*
  * The one verification of every credential keyward accepts: a password, an API key (zak_), a
@@ -53,6 +55,8 @@ export interface VerifyContext {
   actor: Actor;
   /** The client's address, for the failure counters. */
   client: string;
+  /** With D1 read replicas: the primary, for secrets the replica does not know yet (and writes). */
+  primary?: Db;
   /** Runs bookkeeping after the response (ctx.waitUntil), never on the response's path. */
   defer(work: Promise<unknown> | null): void;
 }
@@ -126,15 +130,24 @@ async function failSecret(ctx: VerifyContext, keys: FailureKeys, metadata: Recor
 }
 
 async function verifyApiKey(ctx: VerifyContext, presented: Presented, options: VerifyOptions): Promise<Verification> {
-  const { db, config } = ctx;
+  const { config } = ctx;
   const hashes = await lookupHashes(presented.value, config);
   const keys: FailureKeys = { client: ctx.client };
-  const r = await batchNamed(db, {
-    key: apiKeyLookup(db, hashes),
-    counters: failureCountsQuery(db, keys),
-    access: options.withAccess ? accessQueries(db, apiKeyOwner(db, hashes)) : [],
-  });
-  assertNotThrottled(r.counters, keys, "before");
+  // In cache mode the grants always come along, so one entry serves every use of the key.
+  const withAccess = options.withAccess || config.verifyCacheMs > 0;
+  const read = (db: Db) =>
+    batchNamed(db, {
+      key: apiKeyLookup(db, hashes),
+      counters: failureCountsQuery(db, keys),
+      access: withAccess ? accessQueries(db, apiKeyOwner(db, hashes)) : [],
+    });
+  const cacheKey = `api_key:${hashes[0]}`;
+  const startedAt = cacheGeneration();
+  let r = fromCache<Awaited<ReturnType<typeof read>>>(config, cacheKey);
+  if (!r) {
+    r = await readOrPrimary(ctx, read, (x) => x.key.length > 0);
+    assertNotThrottled(r.counters, keys, "before");
+  }
   const row = r.key[0];
   const reason = !row
     ? "unknown"
@@ -147,21 +160,55 @@ async function verifyApiKey(ctx: VerifyContext, presented: Presented, options: V
     const named = row && presented.username === row.user.username ? presented.username : null;
     return failSecret(ctx, keys, { method: "api_key", reason, username: named });
   }
-  ctx.defer(recordUse(db, apiKeys, row, hashes, config));
+  keep(cacheKey, r, config.verifyCacheMs, startedAt);
+  deferUse(ctx, apiKeys, row, hashes);
   const lineage: Lineage = { kind: "api_key", id: row.id, scopes: row.scopes, expiresAt: row.expiresAt };
   return { ok: true, principal: { user: row.user, lineage, access: accessOf(options.withAccess ? r.access : undefined) } };
 }
 
+/** The cached answer of a credential's round trip, in cache mode. */
+function fromCache<T>(config: Config, key: string): T | null {
+  return config.verifyCacheMs > 0 ? cached<T>(key) : null;
+}
+
+/**
+ * With read replicas, a secret the replica does not know is looked up again on the primary
+ * before it is refused: it may be seconds old.
+ */
+async function readOrPrimary<T>(ctx: VerifyContext, read: (db: Db) => Promise<T>, found: (r: T) => boolean): Promise<T> {
+  const r = await read(ctx.db);
+  return found(r) || !ctx.primary ? r : read(ctx.primary);
+}
+
+/**
+ * lastUsed and a re-hash, deferred and coalesced (credentials/use.ts). The row is marked as
+ * written, so a cached row does not ask for the same write on every request.
+ */
+function deferUse(ctx: VerifyContext, table: SecretTable, row: UsedCredential, hashes: string[]) {
+  const write = recordUse(ctx.primary ?? ctx.db, table, row, hashes, ctx.config);
+  if (!write) return;
+  ctx.defer(write);
+  row.lastUsedAt = new Date();
+  row.pepperVersion = ctx.config.peppers.current.version;
+}
+
 async function verifyRegistryToken(ctx: VerifyContext, presented: Presented, options: VerifyOptions): Promise<Verification> {
-  const { db, config } = ctx;
+  const { config } = ctx;
   const hashes = await lookupHashes(presented.value, config);
   const keys: FailureKeys = { client: ctx.client };
-  const r = await batchNamed(db, {
-    token: registryTokenLookup(db, hashes),
-    counters: failureCountsQuery(db, keys),
-    access: accessQueries(db, registryTokenRightsBase(db, hashes)),
-  });
-  assertNotThrottled(r.counters, keys, "before");
+  const read = (db: Db) =>
+    batchNamed(db, {
+      token: registryTokenLookup(db, hashes),
+      counters: failureCountsQuery(db, keys),
+      access: accessQueries(db, registryTokenRightsBase(db, hashes)),
+    });
+  const cacheKey = `registry_token:${hashes[0]}`;
+  const startedAt = cacheGeneration();
+  let r = fromCache<Awaited<ReturnType<typeof read>>>(config, cacheKey);
+  if (!r) {
+    r = await readOrPrimary(ctx, read, (x) => x.token.length > 0);
+    assertNotThrottled(r.counters, keys, "before");
+  }
   const token = r.token[0];
   const reason = !token
     ? "unknown"
@@ -177,7 +224,8 @@ async function verifyRegistryToken(ctx: VerifyContext, presented: Presented, opt
       reason === "wrong_service" ? "wrong_service" : "invalid",
     );
   }
-  ctx.defer(recordUse(db, registryTokens, token, hashes, config));
+  keep(cacheKey, r, config.verifyCacheMs, startedAt);
+  deferUse(ctx, registryTokens, token, hashes);
   const lineage: Lineage = {
     kind: "registry_token",
     id: token.id,
@@ -189,16 +237,18 @@ async function verifyRegistryToken(ctx: VerifyContext, presented: Presented, opt
 }
 
 async function verifyRefreshToken(ctx: VerifyContext, secret: string, options: VerifyOptions): Promise<Verification> {
-  const { db, config } = ctx;
+  const { config } = ctx;
   const hashes = await lookupHashes(secret, config);
   const keys: FailureKeys = { client: ctx.client };
-  const r = await batchNamed(db, {
-    token: refreshTokenLookup(db, hashes),
-    parentKey: refreshParentKey(db, hashes),
-    parentToken: refreshParentToken(db, hashes),
-    counters: failureCountsQuery(db, keys),
-    access: accessQueries(db, refreshTokenUser(db, hashes)),
-  });
+  const read = (db: Db) =>
+    batchNamed(db, {
+      token: refreshTokenLookup(db, hashes),
+      parentKey: refreshParentKey(db, hashes),
+      parentToken: refreshParentToken(db, hashes),
+      counters: failureCountsQuery(db, keys),
+      access: accessQueries(db, refreshTokenUser(db, hashes)),
+    });
+  const r = await readOrPrimary(ctx, read, (x) => x.token.length > 0);
   assertNotThrottled(r.counters, keys, "before");
   const token = r.token[0];
   const parents = { key: r.parentKey[0], token: r.parentToken[0] };
@@ -207,7 +257,7 @@ async function verifyRefreshToken(ctx: VerifyContext, secret: string, options: V
     : (refreshTokenState(token, parents) ?? (token.service !== options.service ? "wrong_service" : null));
   const parent = token && !reason ? refreshParentLineage(token.via, parents) : null;
   if (!token || !parent) return failSecret(ctx, keys, { method: "refresh_token", reason });
-  ctx.defer(recordUse(db, refreshTokens, token, hashes, config));
+  deferUse(ctx, refreshTokens, token, hashes);
   const lineage: Lineage = { kind: "refresh_token", id: token.id, parent };
   return { ok: true, principal: { user: token.user, lineage, access: accessOf(r.access) } };
 }
@@ -219,10 +269,12 @@ async function verifyRefreshToken(ctx: VerifyContext, secret: string, options: V
 async function verifySession(ctx: VerifyContext, secret: string, options: VerifyOptions): Promise<Verification> {
   const { db, config } = ctx;
   const hashes = await lookupHashes(secret, config);
-  const r = await batchNamed(db, {
-    session: sessionLookup(db, hashes),
-    access: options.withAccess ? accessQueries(db, sessionUser(db, hashes)) : [],
-  });
+  const read = (db: Db) =>
+    batchNamed(db, {
+      session: sessionLookup(db, hashes),
+      access: options.withAccess ? accessQueries(db, sessionUser(db, hashes)) : [],
+    });
+  const r = await readOrPrimary(ctx, read, (x) => x.session.length > 0);
   const session = r.session[0];
   const reason = !session ? "unknown" : sessionState(session);
   if (!session || reason) return refuse("invalid", reason!);
@@ -251,19 +303,20 @@ async function verifyPasswordOf(
     client: ctx.client,
     user: username && (await hashSecret(`user:${username}`, config.peppers.current)).slice(0, 32),
   };
-  // The attempt is counted before the KDF and before any check, so a burst of concurrent
-  // guesses cannot all pass a stale count, and a throttled guesser cannot make us burn CPU.
-  const named = db
-    .select({ id: users.id })
-    .from(users)
-    .where(eq(users.username, username ?? ""));
+  const memo = username ? await memoKey(username, password, config.peppers.current) : null;
+  const remembered = memo && recall(memo);
+  if (memo && remembered) {
+    const hit = await verifyRemembered(ctx, username!, keys, remembered, options);
+    if (hit) return hit;
+    forget(memo);
+  }
+  // A miss: the attempt is counted before the KDF and before any check, so a burst of
+  // concurrent guesses cannot all pass a stale count, and a throttled guesser cannot make us
+  // burn CPU.
   const r = await batchNamed(db, {
-    user: db
-      .select()
-      .from(users)
-      .where(eq(users.username, username ?? "")),
+    user: userByName(db, username),
     counted: countAttemptQueries(db, keys),
-    access: options.withAccess ? accessQueries(db, named) : [],
+    access: options.withAccess ? accessQueries(db, userIdByName(db, username)) : [],
   });
   assertNotThrottled(r.counted.flat() as { key: string; windowStart: Date; count: number }[], keys, "after");
   const user: User | undefined = r.user[0];
@@ -277,11 +330,60 @@ async function verifyPasswordOf(
     return refuse("invalid", reason);
   }
   ctx.defer(forgiveAttempt(db, keys));
+  const rehashed = needsRehash(user.passwordHash!, config.passwordParams) ? hashPassword(password, config.passwordParams) : null;
+  deferLastLogin(ctx, user, rehashed);
+  // Remembered against the hash that will be stored: a re-hash does not void the memo.
+  if (memo) remember(memo, await hashFingerprint(rehashed ?? user.passwordHash!));
+  return {
+    ok: true,
+    principal: { user, lineage: { kind: "password" }, access: accessOf(options.withAccess ? r.access : undefined) },
+  };
+}
+
+const userByName = (db: Db, username: string | undefined) =>
+  db
+    .select()
+    .from(users)
+    .where(eq(users.username, username ?? ""));
+
+const userIdByName = (db: Db, username: string | undefined) =>
+  db
+    .select({ id: users.id })
+    .from(users)
+    .where(eq(users.username, username ?? ""));
+
+/** lastLoginAt (coalesced) and a re-hash under raised parameters, after the response. */
+function deferLastLogin(ctx: VerifyContext, user: User, rehashed: string | null) {
   const now = new Date();
   const set: Partial<typeof users.$inferInsert> = {};
   if (!user.lastLoginAt || now.getTime() - user.lastLoginAt.getTime() >= LAST_LOGIN_GRANULARITY_MS) set.lastLoginAt = now;
-  if (needsRehash(user.passwordHash!, config.passwordParams)) set.passwordHash = hashPassword(password, config.passwordParams);
-  if (Object.keys(set).length > 0) ctx.defer(db.update(users).set(set).where(eq(users.id, user.id)));
+  if (rehashed) set.passwordHash = rehashed;
+  if (Object.keys(set).length > 0) ctx.defer(ctx.db.update(users).set(set).where(eq(users.id, user.id)));
+}
+
+/**
+ * A remembered (username, password): no KDF and no write. The user row, the client's
+ * failure counters (read only: a locked-out pair stays locked) and the grants load in the one
+ * round trip; the user must be enabled and still hold the hash that was verified. Null when
+ * the memo no longer holds (the caller forgets it and checks the password in full).
+ */
+async function verifyRemembered(
+  ctx: VerifyContext,
+  username: string,
+  keys: FailureKeys,
+  fingerprint: string,
+  options: VerifyOptions,
+): Promise<Verification | null> {
+  const { db } = ctx;
+  const r = await batchNamed(db, {
+    user: userByName(db, username),
+    counters: failureCountsQuery(db, keys),
+    access: options.withAccess ? accessQueries(db, userIdByName(db, username)) : [],
+  });
+  assertNotThrottled(r.counters, keys, "before");
+  const user: User | undefined = r.user[0];
+  if (!user?.passwordHash || !user.enabled || (await hashFingerprint(user.passwordHash)) !== fingerprint) return null;
+  deferLastLogin(ctx, user, null);
   return {
     ok: true,
     principal: { user, lineage: { kind: "password" }, access: accessOf(options.withAccess ? r.access : undefined) },
