@@ -29,10 +29,10 @@ describe("POST /credentials/revoke", () => {
     const robot = await registryToken();
     const refresh = await refreshToken(alice.username, (await keyOf(alice)).apiKey);
     const unknown = generateSecret("zak");
-    const response = await report({ credentials: [key.apiKey, robot.secret, refresh, unknown, "zak_junk", "hello"] });
+    const response = await report({ credentials: [key.apiKey, robot.password, refresh, unknown, "zak_junk", "hello"] });
     expect(await json(response, 202)).toEqual({ message: expect.any(String) });
     await json(await call("/api/v1/user/", { auth: bearer(key.apiKey) }), 401);
-    await json(await call(`/v2/auth?service=${robot.hostname}`, { auth: basic(robot.name, robot.secret) }), 401);
+    await json(await call(`/v2/auth?service=${robot.service}`, { auth: basic(robot.name, robot.password) }), 401);
     const grant = new URLSearchParams({ grant_type: "refresh_token", service: "registry.local", refresh_token: refresh });
     await json(
       await call("/v2/auth", {

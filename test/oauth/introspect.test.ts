@@ -31,7 +31,7 @@ describe("POST /oauth/introspect: the caller", () => {
     let header = auth();
     if (header === "registry-token") {
       const robot = await registryToken();
-      header = basic(robot.name, robot.secret);
+      header = basic(robot.name, robot.password);
     }
     const { apiKey } = await keyOf(alice);
     expect((await json(await introspect(header, apiKey), 401)).error).toBe("invalid_client");
@@ -104,7 +104,7 @@ describe("POST /oauth/introspect: active tokens", () => {
 
   it("describes a registry token to a superuser: its name as sub, its service as aud, its scopes", async () => {
     const robot = await registryToken();
-    expect(await active(adminAuth(), robot.secret)).toEqual({
+    expect(await active(adminAuth(), robot.password)).toEqual({
       active: true,
       token_type: "registry_token",
       username: ADMIN.username,
@@ -112,8 +112,8 @@ describe("POST /oauth/introspect: active tokens", () => {
       scope: "repository:ci/*:pull,push",
       iat: expect.any(Number),
       iss: "keyward",
-      aud: robot.hostname,
-      jti: robot.id,
+      aud: robot.service,
+      jti: robot.tokenId,
     });
   });
 
@@ -182,14 +182,14 @@ describe("POST /oauth/introspect: exactly {active: false}", () => {
   it("for a disabled registry token and a refresh token whose parent key was revoked", async () => {
     const robot = await registryToken();
     await json(
-      await call(`/registries/${robot.registry.id}/tokens/${robot.id}`, {
+      await call(`/registries/${robot.registryId}/tokens/${robot.tokenId}`, {
         method: "PATCH",
         auth: adminAuth(),
         json: { status: "disabled" },
       }),
       200,
     );
-    await inactive(adminAuth(), robot.secret);
+    await inactive(adminAuth(), robot.password);
     const key = await keyOf(alice);
     const token = await refreshToken(alice.username, key.apiKey);
     await json(await call(`/v2/_zot/ext/apikey?id=${key.uuid}`, { method: "DELETE", auth: alice.auth }), 200);

@@ -6,6 +6,7 @@ import { createDb } from "../../src/db/client";
 import { SYSTEM_ACTOR } from "../../src/services/audit";
 import { revokePresented } from "../../src/services/introspection";
 import { adminAuth, basic, bearer, call, createUser, json, type TestUser } from "../helpers";
+import { Browser } from "../sessions/support";
 import { accessToken, auditCount, formPost, keyOf, refreshToken, registryToken, revoke, SERVICE } from "./support";
 
 let alice: TestUser;
@@ -36,11 +37,11 @@ describe("POST /oauth/revoke: possession suffices", () => {
 
   it("ends a registry token and its refresh tokens", async () => {
     const robot = await registryToken();
-    const login = () => call(`/v2/auth?service=${robot.hostname}`, { auth: basic(robot.name, robot.secret) });
+    const login = () => call(`/v2/auth?service=${robot.service}`, { auth: basic(robot.name, robot.password) });
     await json(await login(), 200);
-    expect((await revoke(robot.secret)).status).toBe(200);
+    expect((await revoke(robot.password)).status).toBe(200);
     await json(await login(), 401);
-    await json(await call(`/registries/${robot.registry.id}/tokens/${robot.id}`, { auth: adminAuth() }), 404);
+    await json(await call(`/registries/${robot.registryId}/tokens/${robot.tokenId}`, { auth: adminAuth() }), 404);
   });
 
   it("ends a refresh token alone; its parent key keeps working", async () => {
@@ -54,19 +55,11 @@ describe("POST /oauth/revoke: possession suffices", () => {
 
   it("ends a session cookie's session", async () => {
     const user = await createUser();
-    const csrf = await call("/csrf_token");
-    const cookie = csrf.headers.get("set-cookie")!.split(";")[0]!;
-    const { csrf_token } = await json(csrf, 200);
-    const signin = await call("/api/v1/signin", {
-      method: "POST",
-      json: { username: user.username, password: user.password },
-      headers: { cookie, "x-csrf-token": csrf_token },
-    });
-    await json(signin, 200);
-    const session = signin.headers.get("set-cookie")!.split(";")[0]!;
-    await json(await call("/api/v1/user/", { headers: { cookie: session } }), 200);
-    expect((await revoke(session.slice(session.indexOf("=") + 1))).status).toBe(200);
-    await json(await call("/api/v1/user/", { headers: { cookie: session } }), 401);
+    const browser = new Browser();
+    await browser.signIn(user.username, user.password);
+    expect((await browser.fetch("/api/v1/user/")).status).toBe(200);
+    expect((await revoke(browser.session!)).status).toBe(200);
+    expect((await browser.fetch("/api/v1/user/")).status).toBe(401);
   });
 
   it.each([

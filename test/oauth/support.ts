@@ -1,5 +1,5 @@
-import { env } from "cloudflare:workers";
-import { adminAuth, basic, call, createKey, json, type TestUser, uniqueIp, uniqueName } from "../helpers";
+import { basic, call, createKey, json, type TestUser, uniqueIp } from "../helpers";
+import { auditCount, registryWithToken } from "../security/support";
 
 export const SERVICE = "registry.local";
 
@@ -25,25 +25,9 @@ export const introspect = (auth: string | undefined, token: string, extra: Recor
 
 export const revoke = (token: string, auth?: string) => formPost("/oauth/revoke", { token }, auth);
 
-/** A registry (its own service) and an enabled robot token on it, made by the superuser. */
-export async function registryToken(scopes = [{ type: "repository", name: "ci/*", actions: ["pull", "push"] }]) {
-  const name = uniqueName("reg").replace(/[^a-z0-9-]/g, "");
-  const hostname = `${name}.example.test`;
-  const registry = await json(
-    await call("/registries", { method: "POST", auth: adminAuth(), json: { properties: { name, hostname } } }),
-    201,
-  );
-  const tokenName = `robot-${Math.random().toString(36).slice(2, 10)}`;
-  const token = await json(
-    await call(`/registries/${registry.id}/tokens`, {
-      method: "POST",
-      auth: adminAuth(),
-      json: { properties: { name: tokenName, scopes } },
-    }),
-    201,
-  );
-  return { registry, hostname, id: token.id as string, name: tokenName, secret: token.properties.credentials.password as string };
-}
+/** A registry (its own service) and an enabled robot token on it (pull, push on ci/*), made by the superuser. */
+export const registryToken = (scopes = [{ type: "repository", name: "ci/*", actions: ["pull", "push"] }]) =>
+  registryWithToken(scopes);
 
 /** A refresh token minted at /v2/auth with a password or key (POST, offline access). */
 export async function refreshToken(username: string, secret: string, clientId = "oauth-test") {
@@ -69,7 +53,4 @@ export async function keyOf(user: TestUser, body: Record<string, unknown> = { la
   return { ...key, auth: basic(user.username, key.apiKey) };
 }
 
-export const auditCount = async (kind: string, targetId: string) =>
-  (await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE kind = ? AND target_id = ?")
-    .bind(kind, targetId)
-    .first<{ n: number }>())!.n;
+export { auditCount };

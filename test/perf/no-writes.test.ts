@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { basic, bearer, call, createUser, json, type TestUser, uniqueIp } from "../helpers";
+import { basic, bearer, createUser, type TestUser, uniqueIp } from "../helpers";
 import { keyOf, refreshToken, registryToken, SERVICE } from "../oauth/support";
+import { Browser } from "../sessions/support";
 import { form, send } from "./support";
 
 /*
@@ -45,8 +46,8 @@ describe("a successful request writes nothing and reads once", () => {
       async () => {
         const robot = await registryToken();
         return [
-          `/v2/auth?service=${robot.hostname}&scope=repository:ci/app:pull`,
-          { headers: { authorization: basic(robot.name, robot.secret) } },
+          `/v2/auth?service=${robot.service}&scope=repository:ci/app:pull`,
+          { headers: { authorization: basic(robot.name, robot.password) } },
         ];
       },
     ],
@@ -74,16 +75,9 @@ describe("a successful request writes nothing and reads once", () => {
 
   it("a session cookie at GET /api/v1/user/", async () => {
     const user = await createUser();
-    const csrf = await call("/csrf_token");
-    const cookie = csrf.headers.get("set-cookie")!.split(";")[0]!;
-    const { csrf_token } = await json(csrf, 200);
-    const signin = await call("/api/v1/signin", {
-      method: "POST",
-      json: { username: user.username, password: user.password },
-      headers: { cookie, "x-csrf-token": csrf_token },
-    });
-    await json(signin, 200);
-    const session = signin.headers.get("set-cookie")!.split(";")[0]!;
+    const browser = new Browser();
+    await browser.signIn(user.username, user.password);
+    const session = `__Host-keyward_session=${browser.session}`;
     const second = await twice("/api/v1/user/", { headers: { cookie: session } });
     expect(second.writes).toBe(0);
     expect(second.roundTrips).toBe(1);

@@ -59,11 +59,11 @@ describe("cache mode", () => {
   it("a registry token disabled through this isolate is refused on the next request", async () => {
     const robot = await registryToken();
     const login = () =>
-      send(`/v2/auth?service=${robot.hostname}`, { headers: { authorization: basic(robot.name, robot.secret) } }, CACHE);
+      send(`/v2/auth?service=${robot.service}`, { headers: { authorization: basic(robot.name, robot.password) } }, CACHE);
     expect((await login()).response.status).toBe(200);
     expect((await login()).roundTrips).toBe(0);
     const patched = await send(
-      `/registries/${robot.registry.id}/tokens/${robot.id}`,
+      `/registries/${robot.registryId}/tokens/${robot.tokenId}`,
       {
         method: "PATCH",
         body: JSON.stringify({ status: "disabled" }),
