@@ -44,6 +44,8 @@ export interface Config {
   verifyCacheMs: number;
   /** Verification reads from D1 read replicas (Sessions API); management follows x-d1-bookmark. */
   d1ReadReplicas: boolean;
+  /** keyward's public origin for URLs it publishes (null: the request's own origin). */
+  publicUrl: string | null;
 }
 
 /** Raised when the deployment is missing or misusing a secret; rendered as 503. */
@@ -112,6 +114,9 @@ const EnvSchema = z
       z.coerce.number({ error: MUST_BE_SECONDS }).int(MUST_BE_SECONDS).min(0, MUST_BE_SECONDS).max(300, "must be at most 300"),
       0,
     ),
+    KEYWARD_PUBLIC_URL: unsetOr(
+      z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).transform((u) => new URL(u).origin),
+    ),
     KEYWARD_D1_READ_REPLICAS: withDefault(
       z.enum(["true", "false"], { error: 'must be "true" or "false"' }).transform((v) => v === "true"),
       false,
@@ -156,6 +161,7 @@ const EnvSchema = z
       admin: { username: vars.KEYWARD_ADMIN_USER, password: secret("KEYWARD_ADMIN_PASSWORD") },
       verifyCacheMs: vars.KEYWARD_VERIFY_CACHE_SECONDS * 1000,
       d1ReadReplicas: vars.KEYWARD_D1_READ_REPLICAS,
+      publicUrl: vars.KEYWARD_PUBLIC_URL ?? null,
       // Raw key material; buildConfig imports it.
       pepper: { version: vars.KEYWARD_PEPPER_VERSION, value: secret("KEYWARD_PEPPER") },
       previousPepper: previous,

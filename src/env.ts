@@ -22,6 +22,7 @@ export interface Env {
   KEYWARD_REGISTRY_DOMAIN?: string;
   KEYWARD_VERIFY_CACHE_SECONDS?: string;
   KEYWARD_D1_READ_REPLICAS?: string;
+  KEYWARD_PUBLIC_URL?: string;
   // Secrets
   KEYWARD_PEPPER?: string;
   KEYWARD_PEPPER_VERSION?: string;

@@ -14,6 +14,7 @@ const VIEW_FIELDS = [
   "kind",
   "label",
   "lastUsedAt",
+  "lastUsedIp",
   "parentId",
   "scopes",
 ].sort();

@@ -27,6 +27,7 @@ describe.each(PATHS)("zot API keys at %s", (path) => {
         "kind",
         "label",
         "lastUsed",
+        "lastUsedIp",
         "parentId",
         "scopes",
         "uuid",

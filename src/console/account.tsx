@@ -17,7 +17,7 @@ import {
   revokeApiKey,
 } from "../services/apiKeys";
 import { type ConsoleContext, csrfOf, formOf, page, signedIn, staleRedirect } from "./context";
-import { CsrfField, expiryText, KEY_WARNING, PostButton, SecretOnce, Time } from "./ui";
+import { CsrfField, expiryText, KEY_WARNING, LastUse, PostButton, SecretOnce, Time } from "./ui";
 
 /** Kallithea's lifetime choices, in minutes (−1: forever). */
 export const LIFETIMES = [
@@ -89,7 +89,7 @@ async function keysPage(c: ConsoleContext, extra?: { secret?: string; error?: st
               <td>{key.scopes ? <code>{key.scopes.join(", ")}</code> : <span class="muted">all of yours</span>}</td>
               <td>{expiryText(key.expiresAt)}</td>
               <td>
-                <Time at={key.lastUsedAt} />
+                <LastUse at={key.lastUsedAt} ip={key.lastUsedIp} />
               </td>
               <td>
                 {key.kind === "builtin" ? (
@@ -236,7 +236,7 @@ export function accountPages(app: Hono<AppEnv>) {
                   <Time at={s.createdAt} />
                 </td>
                 <td>
-                  <Time at={s.lastUsedAt} />
+                  <LastUse at={s.lastUsedAt} ip={s.lastUsedIp} />
                 </td>
                 <td>
                   <Time at={s.expiresAt} />
@@ -306,7 +306,7 @@ export function accountPages(app: Hono<AppEnv>) {
                 </td>
                 <td>{expiryText(t.expiresAt)}</td>
                 <td>
-                  <Time at={t.lastUsedAt} />
+                  <LastUse at={t.lastUsedAt} ip={t.lastUsedIp} />
                 </td>
                 <td>
                   <PostButton action={`/console/refresh-tokens/${t.id}/revoke`} label="Revoke" csrf={csrf} danger />

@@ -203,6 +203,14 @@ export const Time: FC<{ at: Date | null; empty?: string }> = ({ at, empty = "Nev
     <span class="muted">{empty}</span>
   );
 
+/** When a credential was last used, and from which address (recorded at most once a minute). */
+export const LastUse: FC<{ at: Date | null; ip: string | null }> = ({ at, ip }) => (
+  <>
+    <Time at={at} />
+    {at && ip ? <span class="muted"> from {ip}</span> : null}
+  </>
+);
+
 /** An error page in the console's look (the renderer's, for errors raised before a page ran). */
 export function errorPageHtml(status: number, message: string, nonce: string): string {
   const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);

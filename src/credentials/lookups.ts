@@ -22,6 +22,7 @@ const userColumns = <C extends SQLiteColumn | SQL.Aliased<string>>(id: C) => ({
   createdAt: users.createdAt,
   updatedAt: users.updatedAt,
   lastLoginAt: users.lastLoginAt,
+  lastLoginIp: users.lastLoginIp,
 });
 
 /** A credential's created_at under its own name: the user's created_at is in the same row. */

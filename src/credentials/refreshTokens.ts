@@ -47,6 +47,7 @@ export async function mintRefreshToken(
     createdAt: now,
     expiresAt,
     lastUsedAt: null,
+    lastUsedIp: null,
   };
   // The parent may be revoked between its verification and this write: the token is written
   // only while the parent still exists (and its user is enabled).
@@ -79,7 +80,16 @@ export async function mintRefreshToken(
 export function refreshTokenView(
   t: Pick<
     RefreshToken,
-    "id" | "via" | "apiKeyId" | "registryTokenId" | "service" | "clientId" | "createdAt" | "expiresAt" | "lastUsedAt"
+    | "id"
+    | "via"
+    | "apiKeyId"
+    | "registryTokenId"
+    | "service"
+    | "clientId"
+    | "createdAt"
+    | "expiresAt"
+    | "lastUsedAt"
+    | "lastUsedIp"
   >,
 ) {
   return {
@@ -91,6 +101,7 @@ export function refreshTokenView(
     createdAt: t.createdAt.toISOString(),
     expiresAt: t.expiresAt.toISOString(),
     lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
+    lastUsedIp: t.lastUsedIp,
   };
 }
 
@@ -106,6 +117,7 @@ export function listRefreshTokens(db: Db, userId: string) {
       createdAt: refreshTokens.createdAt,
       expiresAt: refreshTokens.expiresAt,
       lastUsedAt: refreshTokens.lastUsedAt,
+      lastUsedIp: refreshTokens.lastUsedIp,
     })
     .from(refreshTokens)
     .where(eq(refreshTokens.userId, userId))

@@ -46,6 +46,7 @@ export async function startSession(
     createdAt: now,
     signedInAt: now,
     lastUsedAt: now,
+    lastUsedIp: meta.ip,
     absoluteExpiresAt: absolute,
     expiresAt: new Date(Math.min(absolute.getTime(), now.getTime() + config.sessions.idleMs)),
     userAgent: meta.userAgent,
@@ -78,6 +79,7 @@ export function touchSession(
   used: { id: string; lastUsedAt: Date | null; pepperVersion: number; absoluteExpiresAt: Date },
   hashes: string[],
   config: Pick<Config, "peppers" | "sessions">,
+  ip: string | null,
   now = new Date(),
 ) {
   const current = config.peppers.current.version;
@@ -88,7 +90,7 @@ export function touchSession(
   const threshold = new Date(now.getTime() - LAST_USED_GRANULARITY_MS);
   return db
     .update(sessions)
-    .set({ lastUsedAt: now, expiresAt, ...(rehash ?? {}) })
+    .set({ lastUsedAt: now, lastUsedIp: ip, expiresAt, ...(rehash ?? {}) })
     .where(
       and(
         eq(sessions.id, used.id),

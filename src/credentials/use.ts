@@ -16,8 +16,8 @@ export interface UsedCredential {
 }
 
 /**
- * Deferred bookkeeping after any secret was used, the same for every kind: lastUsed at most
- * once a minute (the WHERE makes concurrent writers no-ops), and a re-hash under the current
+ * Deferred bookkeeping after any secret was used, the same for every kind: lastUsed (with the
+ * client's address) at most once a minute (the WHERE makes concurrent writers no-ops), and a re-hash under the current
  * pepper when it was found under the previous one. `hashes` as looked up: current first.
  * Returns null when there is nothing to write (the common case: no write on the hot path).
  */
@@ -27,6 +27,8 @@ export function recordUse(
   used: UsedCredential,
   hashes: string[],
   config: Pick<Config, "peppers">,
+  /** The client's address, recorded with the last use. */
+  ip: string | null,
   now = new Date(),
 ) {
   const current = config.peppers.current.version;
@@ -38,6 +40,6 @@ export function recordUse(
   const threshold = new Date(now.getTime() - LAST_USED_GRANULARITY_MS);
   return db
     .update(t)
-    .set({ lastUsedAt: now, ...(rehash ?? {}) })
+    .set({ lastUsedAt: now, lastUsedIp: ip, ...(rehash ?? {}) })
     .where(and(eq(t.id, used.id), rehash ? undefined : or(isNull(t.lastUsedAt), lt(t.lastUsedAt, threshold))));
 }

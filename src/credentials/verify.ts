@@ -14,6 +14,7 @@ import {
   auditFailure,
   countAttemptQueries,
   type FailureKeys,
+  type FailureSubject,
   failureCountsQuery,
   forgiveAttempt,
   recordAuthFailure,
@@ -124,8 +125,14 @@ function accessOf(rows: unknown[] | undefined): Principal["access"] {
 }
 
 /** Counts a failed secret for the client and audits it (never the secret; `reason` says which branch). */
-async function failSecret(ctx: VerifyContext, keys: FailureKeys, metadata: Record<string, unknown>, reason: Refusal = "invalid") {
-  await recordAuthFailure(ctx.db, ctx.actor, keys, metadata);
+async function failSecret(
+  ctx: VerifyContext,
+  keys: FailureKeys,
+  metadata: Record<string, unknown>,
+  about?: FailureSubject,
+  reason: Refusal = "invalid",
+) {
+  await recordAuthFailure(ctx.db, ctx.actor, keys, metadata, about);
   return refuse(reason, String(metadata.reason));
 }
 
@@ -158,13 +165,17 @@ async function verifyApiKey(ctx: VerifyContext, presented: Presented, options: V
     // The username is recorded only when it names the key's real owner: anything else typed
     // there might be a secret.
     const named = row && presented.username === row.user.username ? presented.username : null;
-    return failSecret(ctx, keys, { method: "api_key", reason, username: named });
+    const about = row && { userId: row.user.id, targetType: "api_key" as const, targetId: row.id };
+    return failSecret(ctx, keys, { method: "api_key", reason, username: named }, about);
   }
   keep(cacheKey, r, config.verifyCacheMs, startedAt);
   deferUse(ctx, apiKeys, row, hashes);
   const lineage: Lineage = { kind: "api_key", id: row.id, scopes: row.scopes, expiresAt: row.expiresAt };
   return { ok: true, principal: { user: row.user, lineage, access: accessOf(options.withAccess ? r.access : undefined) } };
 }
+
+/** The client's address as recorded with a use; null when the request did not say. */
+const knownAddress = (client: string) => (client === "unknown" ? null : client);
 
 /** The cached answer of a credential's round trip, in cache mode. */
 function fromCache<T>(config: Config, key: string): T | null {
@@ -185,7 +196,7 @@ async function readOrPrimary<T>(ctx: VerifyContext, read: (db: Db) => Promise<T>
  * written, so a cached row does not ask for the same write on every request.
  */
 function deferUse(ctx: VerifyContext, table: SecretTable, row: UsedCredential, hashes: string[]) {
-  const write = recordUse(ctx.primary ?? ctx.db, table, row, hashes, ctx.config);
+  const write = recordUse(ctx.primary ?? ctx.db, table, row, hashes, ctx.config, knownAddress(ctx.client));
   if (!write) return;
   ctx.defer(write);
   row.lastUsedAt = new Date();
@@ -217,10 +228,12 @@ async function verifyRegistryToken(ctx: VerifyContext, presented: Presented, opt
       : (registryTokenState(token) ?? (token.service !== options.service ? "wrong_service" : null));
   if (!token || reason) {
     const named = token?.name === presented.username ? token.id : null;
+    const about = token && { userId: token.user.id, targetType: "registry_token" as const, targetId: token.id };
     return failSecret(
       ctx,
       keys,
       { method: "registry_token", reason, token: named },
+      about,
       reason === "wrong_service" ? "wrong_service" : "invalid",
     );
   }
@@ -256,7 +269,10 @@ async function verifyRefreshToken(ctx: VerifyContext, secret: string, options: V
     ? "unknown"
     : (refreshTokenState(token, parents) ?? (token.service !== options.service ? "wrong_service" : null));
   const parent = token && !reason ? refreshParentLineage(token.via, parents) : null;
-  if (!token || !parent) return failSecret(ctx, keys, { method: "refresh_token", reason });
+  if (!token || !parent) {
+    const about = token && { userId: token.user.id, targetType: "refresh_token" as const, targetId: token.id };
+    return failSecret(ctx, keys, { method: "refresh_token", reason }, about);
+  }
   deferUse(ctx, refreshTokens, token, hashes);
   const lineage: Lineage = { kind: "refresh_token", id: token.id, parent };
   return { ok: true, principal: { user: token.user, lineage, access: accessOf(r.access) } };
@@ -278,7 +294,7 @@ async function verifySession(ctx: VerifyContext, secret: string, options: Verify
   const session = r.session[0];
   const reason = !session ? "unknown" : sessionState(session);
   if (!session || reason) return refuse("invalid", reason!);
-  ctx.defer(touchSession(db, session, hashes, config));
+  ctx.defer(touchSession(db, session, hashes, config, knownAddress(ctx.client)));
   const lineage: Lineage = { kind: "session", id: session.id, signedInAt: session.signedInAt };
   return { ok: true, principal: { user: session.user, lineage, access: accessOf(options.withAccess ? r.access : undefined) } };
 }
@@ -326,7 +342,8 @@ async function verifyPasswordOf(
   if (!user || !ok || !user.enabled) {
     const reason = !user ? "unknown" : !ok ? "wrong_password" : "user_disabled";
     // Only an existing user's name is recorded; an unknown one might be a mistyped secret.
-    await auditFailure(db, ctx.actor, user?.username, { method: "password", reason, username: user?.username ?? null });
+    const about = user && { userId: user.id, targetType: "user" as const, targetId: user.username };
+    await auditFailure(db, ctx.actor, { method: "password", reason, username: user?.username ?? null }, about);
     return refuse("invalid", reason);
   }
   ctx.defer(forgiveAttempt(db, keys));
@@ -356,7 +373,10 @@ const userIdByName = (db: Db, username: string | undefined) =>
 function deferLastLogin(ctx: VerifyContext, user: User, rehashed: string | null) {
   const now = new Date();
   const set: Partial<typeof users.$inferInsert> = {};
-  if (!user.lastLoginAt || now.getTime() - user.lastLoginAt.getTime() >= LAST_LOGIN_GRANULARITY_MS) set.lastLoginAt = now;
+  if (!user.lastLoginAt || now.getTime() - user.lastLoginAt.getTime() >= LAST_LOGIN_GRANULARITY_MS) {
+    set.lastLoginAt = now;
+    set.lastLoginIp = knownAddress(ctx.client);
+  }
   if (rehashed) set.passwordHash = rehashed;
   if (Object.keys(set).length > 0) ctx.defer(ctx.db.update(users).set(set).where(eq(users.id, user.id)));
 }

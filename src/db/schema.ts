@@ -23,6 +23,8 @@ export const users = sqliteTable("users", {
   createdAt: createdAt(),
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }),
   lastLoginAt: integer("last_login_at", { mode: "timestamp_ms" }),
+  // The client address of that sign-in (coalesced with lastLoginAt).
+  lastLoginIp: text("last_login_ip"),
 });
 
 /** Personal API keys: zot keys, Kallithea's built-in key and its extra keys. */
@@ -47,6 +49,8 @@ export const apiKeys = sqliteTable(
     createdAt: createdAt(),
     expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
     lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+    // The client address of that use (written with lastUsedAt, at most once a minute).
+    lastUsedIp: text("last_used_ip"),
   },
   (t) => [
     uniqueIndex("api_keys_secret_hash").on(t.secretHash),
@@ -113,6 +117,8 @@ export const registryTokens = sqliteTable(
     updatedBy: text("updated_by"),
     updatedByUserId: text("updated_by_user_id"),
     lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+    // The client address of that use (written with lastUsedAt, at most once a minute).
+    lastUsedIp: text("last_used_ip"),
   },
   (t) => [
     uniqueIndex("registry_tokens_secret_hash").on(t.secretHash),
@@ -179,6 +185,8 @@ export const sessions = sqliteTable(
     // The last password sign-in or verify (Quay's fresh login).
     signedInAt: integer("signed_in_at", { mode: "timestamp_ms" }).notNull(),
     lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+    // The client address of that use (written with lastUsedAt, at most once a minute).
+    lastUsedIp: text("last_used_ip"),
     absoluteExpiresAt: integer("absolute_expires_at", { mode: "timestamp_ms" }).notNull(),
     expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
     userAgent: text("user_agent"),
@@ -216,6 +224,8 @@ export const refreshTokens = sqliteTable(
     createdAt: createdAt(),
     expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
     lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+    // The client address of that use (written with lastUsedAt, at most once a minute).
+    lastUsedIp: text("last_used_ip"),
   },
   (t) => [
     uniqueIndex("refresh_tokens_secret_hash").on(t.secretHash),

@@ -89,14 +89,11 @@ export function keyserverJwtRefusal(
 
 /**
  * Introspection's visibility rule: a caller learns about the credentials that carry its own
- * rights; an unnarrowed superuser about anyone's. Anything else reads as inactive — exactly
+ * rights (an access token's owner is its `uid` claim, never its `sub`, which may be a registry
+ * token's name that a user shares); an unnarrowed superuser about anyone's. Anything else reads as inactive — exactly
  * like an unknown token, so probing someone else's secret teaches nothing.
  */
-export function mayIntrospect(
-  caller: Pick<Principal, "user" | "lineage">,
-  owner: { userId?: string; subject?: string },
-): boolean {
+export function mayIntrospect(caller: Pick<Principal, "user" | "lineage">, owner: { userId: string }): boolean {
   if (caller.user.superuser && !isNarrowed(caller)) return true;
-  if (owner.userId !== undefined) return owner.userId === caller.user.id;
-  return owner.subject === caller.user.username;
+  return owner.userId === caller.user.id;
 }

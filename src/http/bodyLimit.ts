@@ -47,14 +47,18 @@ export function limitBody(maxSize: number) {
   });
 }
 
-/** How much of an over-long body is read and dropped before the stream is cut off. */
-export const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024;
+/**
+ * How much of an over-long body is read and dropped before the stream is cut off: Cloudflare's
+ * edge refuses bodies past 100 MB on the Free and Pro plans, so this covers every body an
+ * ordinary deployment can receive. (16 MiB was not enough: a 17 MB upload still restarted the
+ * isolate — adversarial finding, issue 12.)
+ */
+export const DRAIN_LIMIT_BYTES = 100 * 1024 * 1024;
 
 /**
  * Reads and drops the rest of an over-long body (up to DRAIN_LIMIT_BYTES), then cancels.
  * Answering while a body is still arriving made wrangler dev's workerd restart the isolate,
- * failing every other request in flight; a body longer still is cut off (Cloudflare's edge caps
- * request bodies at 100 MB and more, by plan). Reading costs I/O, hardly CPU.
+ * failing every other request in flight. Reading costs I/O, hardly CPU.
  */
 async function drain(reader: ReadableStreamDefaultReader<Uint8Array>) {
   let dropped = 0;

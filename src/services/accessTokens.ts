@@ -37,7 +37,7 @@ export interface IssuedAccessToken {
 export async function issueAccessToken(
   db: Db,
   config: Config,
-  input: { subject: string; service: string; access: AccessEntry[] },
+  input: { subject: string; service: string; access: AccessEntry[]; ownerId?: string },
 ): Promise<IssuedAccessToken> {
   const now = Math.floor(Date.now() / 1000);
   const ttl = config.tokenTtlSeconds;
@@ -53,6 +53,9 @@ export async function issueAccessToken(
       iat: now,
       jti: crypto.randomUUID(),
       access: input.access,
+      // Whose rights the token carries (`sub` may be a registry token's name, which a user may
+      // share): introspection decides ownership by this, never by `sub`.
+      ...(input.ownerId ? { uid: input.ownerId } : {}),
     },
     ttl,
     ACCESS_TOKEN_TYP,

@@ -78,6 +78,7 @@ export async function createApiKey(
     createdAt: now,
     expiresAt: input.expiresAt ?? null,
     lastUsedAt: null,
+    lastUsedIp: null,
   };
   await db.batch([
     db.insert(apiKeys).values(key),
@@ -150,6 +151,7 @@ export async function resetBuiltinApiKey(
     createdAt: now,
     expiresAt: null,
     lastUsedAt: null,
+    lastUsedIp: null,
   };
   const replaced = old ? eq(apiKeys.id, old.id) : sql`0`;
   const inserted = await batchNamed(db, {

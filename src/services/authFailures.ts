@@ -213,14 +213,33 @@ export async function recordAuthFailure(
   actor: Actor,
   keys: FailureKeys,
   metadata: Record<string, unknown>,
+  about?: FailureSubject,
 ): Promise<AuthFailure[]> {
-  const [counted] = await db.batch([countFailure(db, keys), auditFailure(db, actor, undefined, metadata)]);
+  const [counted] = await db.batch([countFailure(db, keys), auditFailure(db, actor, metadata, about)]);
   return counted;
 }
 
-/** The audit entry for a failed sign-in; names only a well-formed username, never a secret. */
-export function auditFailure(db: Db, actor: Actor, username: string | undefined, metadata: Record<string, unknown>) {
-  return auditInsert(db, actor, { kind: "auth.failed", targetType: "user", targetId: username, metadata });
+/**
+ * Whose account or credential a failed attempt was made with, when it names a real one: the
+ * entry then shows in that user's own audit log (/api/v1/user/logs) — a leaked key being
+ * tried is the owner's business.
+ */
+export interface FailureSubject {
+  userId: string;
+  targetType: "user" | "api_key" | "registry_token" | "refresh_token";
+  /** The username, or the credential's id: never a secret. */
+  targetId: string;
+}
+
+/** The audit entry for a failed sign-in; names only a real user or credential, never a secret. */
+export function auditFailure(db: Db, actor: Actor, metadata: Record<string, unknown>, about?: FailureSubject) {
+  return auditInsert(db, actor, {
+    kind: "auth.failed",
+    subjectUserId: about?.userId ?? null,
+    targetType: about?.targetType ?? "user",
+    targetId: about?.targetId,
+    metadata,
+  });
 }
 
 /**

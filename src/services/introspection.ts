@@ -6,6 +6,7 @@ import { mayIntrospect } from "../domain/trust";
 import { readAccessToken } from "./accessTokens";
 import type { Actor } from "./audit";
 import { listGrants } from "./permissions";
+import { findUserById } from "./users";
 
 /*
  * RFC 7662 introspection and RFC 7009 revocation over every keyward secret, and over the
@@ -63,12 +64,15 @@ export async function introspect(db: Db, config: Config, caller: Principal, toke
   if (kind === null) return INACTIVE;
   if (kind === "access_token") {
     const claims = await readAccessToken(db, config, token);
-    if (!claims || !mayIntrospect(caller, { subject: String(claims.sub) })) return INACTIVE;
+    // An anonymous token (no owner) is a superuser's business only.
+    const ownerId = typeof claims?.uid === "string" ? claims.uid : "";
+    if (!claims || !mayIntrospect(caller, { userId: ownerId })) return INACTIVE;
+    const owner = ownerId ? await findUserById(db, ownerId) : undefined;
     const access = Array.isArray(claims.access) ? (claims.access as Scope[]) : [];
     return {
       active: true,
       token_type: "access_token",
-      username: String(claims.sub),
+      username: owner?.username ?? "",
       sub: String(claims.sub),
       scope: scopeString(access),
       iat: claims.iat!,

@@ -87,6 +87,7 @@ export async function createToken(
     updatedBy: null,
     updatedByUserId: null,
     lastUsedAt: null,
+    lastUsedIp: null,
   };
   try {
     await db.batch([

@@ -126,6 +126,7 @@ export async function createUser(
     createdAt: new Date(),
     updatedAt: null,
     lastLoginAt: null,
+    lastLoginIp: null,
   };
   // The email check is part of the insert, so two concurrent creations cannot share an email.
   const free = user.email ? sql`NOT ${emailTaken(user.email)}` : sql`1`;

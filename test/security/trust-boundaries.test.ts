@@ -171,12 +171,12 @@ describe("introspection's visibility (mayIntrospect)", () => {
     ["a user, their own credential", as(false, password), { userId: "u-alice" }, true],
     ["a user, someone else's credential", as(false, password), { userId: "u-bob" }, false],
     ["a user's scoped key, their own credential", as(false, scoped), { userId: "u-alice" }, true],
-    ["a user, their own access token", as(false, password), { subject: "alice" }, true],
-    ["a user, someone else's access token", as(false, password), { subject: "bob" }, false],
+    ["a user, an ownerless (anonymous) access token", as(false, password), { userId: "" }, false],
     ["a superuser by password, anyone's", as(true, password), { userId: "u-bob" }, true],
     ["a superuser's session, anyone's", as(true, session), { userId: "u-bob" }, true],
     ["a superuser's scoped key, someone else's", as(true, scoped), { userId: "u-bob" }, false],
-    ["a superuser's expiring key, someone else's access token", as(true, expiring), { subject: "bob" }, false],
+    ["a superuser's expiring key, someone else's", as(true, expiring), { userId: "u-bob" }, false],
+    ["a superuser by password, an anonymous access token", as(true, password), { userId: "" }, true],
     ["a superuser's scoped key, their own", as(true, scoped), { userId: "u-alice" }, true],
   ])("%s: %s", (_, caller, owner, expected) => {
     expect(mayIntrospect(caller, owner)).toBe(expected);

@@ -8,7 +8,7 @@ import { HOSTNAME_PATTERN, NAME_PATTERN } from "../../routes/ionos/schemas";
 import { createRegistry, deleteRegistry, getManagedRegistry, listRegistries } from "../../services/registries";
 import { createToken, deleteToken, getToken, listTokens, patchToken, type TokenScope } from "../../services/registryTokens";
 import { type ConsoleContext, csrfOf, formAll, formOf, page, signedIn, staleRedirect } from "../context";
-import { CsrfField, expiryText, PostButton, SecretOnce, Time } from "../ui";
+import { CsrfField, expiryText, LastUse, PostButton, SecretOnce, Time } from "../ui";
 import { firstIssue, Notices, type Outcome, refusal, withoutBlanks } from "./shared";
 
 const NAME_RULE = "A name is 3-63 of a-z, 0-9 and '-', starting with a letter and not ending with '-'";
@@ -210,7 +210,7 @@ async function registryPage(
               <td>{t.status === "enabled" ? "Enabled" : <span class="badge">disabled</span>}</td>
               <td>{expiryText(t.expiresAt)}</td>
               <td>
-                <Time at={t.lastUsedAt} />
+                <LastUse at={t.lastUsedAt} ip={t.lastUsedIp} />
               </td>
               <td>
                 {t.status === "enabled" ? (

@@ -14,6 +14,7 @@ const RefreshTokenView = z
     createdAt: z.string(),
     expiresAt: z.string(),
     lastUsedAt: z.string().nullable(),
+    lastUsedIp: z.string().nullable(),
   })
   .openapi("RefreshToken");
 

@@ -48,7 +48,8 @@ function tokenView(t: RegistryToken, password = "") {
         ? { lastModifiedBy: t.updatedBy, lastModifiedByUserId: t.updatedByUserId, lastModifiedDate: t.updatedAt.toISOString() }
         : {}),
       state: "Ready",
-      lastUsed: iso(t.lastUsedAt), // keyward extension
+      lastUsed: iso(t.lastUsedAt), // keyward extensions
+      lastUsedIp: t.lastUsedIp,
     },
     properties: {
       name: t.name,

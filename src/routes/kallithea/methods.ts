@@ -167,6 +167,7 @@ export function kallitheaKey(key: ApiKey) {
     expires_at: key.expiresAt?.toISOString() ?? null,
     expired: isExpired(key),
     last_used_at: key.lastUsedAt?.toISOString() ?? null,
+    last_used_ip: key.lastUsedIp,
   };
 }
 

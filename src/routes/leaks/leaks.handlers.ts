@@ -14,7 +14,8 @@ export const reportLeakHandler: RouteHandler<typeof reportLeakRoute, AppEnv> = a
 };
 
 export const secretPatternsHandler: RouteHandler<typeof secretPatternsRoute, AppEnv> = async (c) => {
-  const revokeUrl = `${new URL(c.req.url).origin}/credentials/revoke`;
+  // The configured public origin: a Host header must not steer where scanners send secrets.
+  const revokeUrl = `${c.get("config").publicUrl ?? new URL(c.req.url).origin}/credentials/revoke`;
   c.header("Cache-Control", "public, max-age=86400");
   return c.json(
     {

@@ -116,6 +116,7 @@ export const list: RouteHandler<typeof listSessionsRoute, AppEnv> = async (c) =>
         createdAt: s.createdAt.toISOString(),
         signedInAt: s.signedInAt.toISOString(),
         lastUsedAt: s.lastUsedAt?.toISOString() ?? null,
+        lastUsedIp: s.lastUsedIp,
         expiresAt: s.expiresAt.toISOString(),
         userAgent: s.userAgent,
         ip: s.ip,

@@ -89,6 +89,7 @@ const SessionView = z
     createdAt: z.string(),
     signedInAt: z.string().openapi({ description: "Last password sign-in or verify (fresh login)" }),
     lastUsedAt: z.string().nullable(),
+    lastUsedIp: z.string().nullable(),
     expiresAt: z.string().openapi({ description: "Idle or absolute expiry, whichever comes first" }),
     userAgent: z.string().nullable(),
     ip: z.string().nullable(),

@@ -26,6 +26,7 @@ export function apiKeyView(key: ApiKey) {
     expiresAt: key.expiresAt?.toISOString() ?? null,
     expired: isExpired(key),
     lastUsedAt: key.lastUsedAt?.toISOString() ?? null,
+    lastUsedIp: key.lastUsedIp,
     parentId: key.parentId,
     creatorUa: key.creatorUa,
   };

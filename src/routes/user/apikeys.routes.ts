@@ -28,7 +28,8 @@ export const ApiKeyView = z
     createdAt: z.string(),
     expiresAt: z.string().nullable().openapi({ description: "null: never expires" }),
     expired: z.boolean().openapi({ description: "Expired keys stay listed until the retention sweep removes them" }),
-    lastUsedAt: z.string().nullable(),
+    lastUsedAt: z.string().nullable().openapi({ description: "Recorded at most once a minute" }),
+    lastUsedIp: z.string().nullable().openapi({ description: "The client address of that use" }),
     parentId: z.string().nullable().openapi({ description: "The key this one was made with; it dies with it" }),
     creatorUa: z.string().nullable(),
   })

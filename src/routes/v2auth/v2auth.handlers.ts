@@ -33,7 +33,7 @@ function subjectOf(principal: Principal | null): string {
 async function accessTokenFor(c: Context<AppEnv>, principal: Principal | null, service: string, requested: AccessEntry[]) {
   const db = c.get("db");
   const access = requested.length > 0 ? grantAccess(await loadAccessContext(db, principal), requested) : [];
-  return issueAccessToken(db, c.get("config"), { subject: subjectOf(principal), service, access });
+  return issueAccessToken(db, c.get("config"), { subject: subjectOf(principal), service, access, ownerId: principal?.user.id });
 }
 
 function refreshTokenFor(c: Context<AppEnv>, principal: Principal, service: string, clientId: string | undefined) {

@@ -17,6 +17,7 @@ function apiKeyDetails(key: ApiKey) {
     expirationDate: key.expiresAt?.toISOString() ?? null,
     isExpired: isExpired(key),
     lastUsed: key.lastUsedAt?.toISOString() ?? null,
+    lastUsedIp: key.lastUsedIp,
     creatorUa: key.creatorUa ?? "",
     generatedBy: key.generatedBy,
     kind: key.kind,

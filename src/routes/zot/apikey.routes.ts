@@ -40,6 +40,7 @@ const ApiKeyDetails = z
     expirationDate: z.string().nullable().openapi({ description: "null: never expires" }),
     isExpired: z.boolean(),
     lastUsed: z.string().nullable(),
+    lastUsedIp: z.string().nullable().openapi({ description: "keyward extension: the client address of the last use" }),
     creatorUa: z.string(),
     generatedBy: z.string(),
     kind: z.enum(["zot", "builtin", "extra"]).openapi({ description: "keyward extension" }),
