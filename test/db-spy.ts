@@ -1,9 +1,12 @@
 import { env } from "cloudflare:workers";
 
-/** A D1 binding that counts round trips (prepare+run/all/first, batch, exec) before delegating. */
-export function countingD1(): { db: D1Database; roundTrips: () => number } {
+/**
+ * A D1 binding that counts round trips (prepare+run/all/first, batch, exec) and statements (a
+ * batch of n is one round trip, n statements: D1's per-invocation query limit) before delegating.
+ */
+export function countingD1(real: D1Database = env.DB): { db: D1Database; roundTrips: () => number; statements: () => number } {
   let trips = 0;
-  const real = env.DB;
+  let statements = 0;
   const wrapStatement = (stmt: D1PreparedStatement): D1PreparedStatement =>
     new Proxy(stmt, {
       get(target, prop, receiver) {
@@ -12,6 +15,7 @@ export function countingD1(): { db: D1Database; roundTrips: () => number } {
         if (prop === "run" || prop === "all" || prop === "first" || prop === "raw") {
           return (...args: unknown[]) => {
             trips += 1;
+            statements += 1;
             return (target as any)[prop](...args);
           };
         }
@@ -23,15 +27,17 @@ export function countingD1(): { db: D1Database; roundTrips: () => number } {
     get(target, prop) {
       if (prop === "prepare") return (sql: string) => wrapStatement(target.prepare(sql));
       if (prop === "batch") {
-        return (statements: D1PreparedStatement[]) => {
+        return (batch: D1PreparedStatement[]) => {
           trips += 1;
+          statements += batch.length;
           // Unwrap: D1 wants its own statement objects.
-          return target.batch(statements.map((s) => (s as any).__target ?? s));
+          return target.batch(batch.map((s) => (s as any).__target ?? s));
         };
       }
       if (prop === "exec") {
         return (sql: string) => {
           trips += 1;
+          statements += 1;
           return target.exec(sql);
         };
       }
@@ -39,5 +45,5 @@ export function countingD1(): { db: D1Database; roundTrips: () => number } {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-  return { db, roundTrips: () => trips };
+  return { db, roundTrips: () => trips, statements: () => statements };
 }
