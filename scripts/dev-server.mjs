@@ -6,7 +6,9 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-async function freePort() {
+const wrangler = join("node_modules", ".bin", "wrangler");
+
+export async function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.listen(0, "127.0.0.1", () => {
@@ -17,32 +19,49 @@ async function freePort() {
   });
 }
 
-export async function startKeyward() {
-  const state = mkdtempSync(join(tmpdir(), "keyward-"));
-  const port = await freePort();
-  const wrangler = join("node_modules", ".bin", "wrangler");
-  const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
-    encoding: "utf8",
-    env: { ...process.env, CI: "true" },
-  });
+/** The project's D1 migrations, applied to the local database in `state`. */
+export function migrateLocal(state, config) {
+  const migrate = spawnSync(
+    wrangler,
+    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, ...(config ? ["--config", config] : [])],
+    { encoding: "utf8", env: { ...process.env, CI: "true" } },
+  );
   if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+}
+
+/**
+ * `wrangler dev` for `config` (default: wrangler.toml, i.e. keyward) on a free loopback port,
+ * once `readyPath` answers. Options: `vars` (passed as `--var NAME:value`), `args` (more
+ * `wrangler dev` arguments, e.g. `--test-scheduled`), `state` (a local state directory the
+ * caller made and removes; by default a new temp one, removed by stop()), `migrate` (apply the
+ * D1 migrations first; default true). stop() signals the server and returns a promise of its exit.
+ */
+export async function startWorker({ config, vars = {}, args = [], state, migrate = true, readyPath = "/healthz" } = {}) {
+  const ownState = !state;
+  const dir = state ?? mkdtempSync(join(tmpdir(), "keyward-"));
+  const port = await freePort();
+  const configArgs = config ? ["--config", config] : [];
+  if (migrate) migrateLocal(dir, config);
+  const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
   const child = spawn(
     wrangler,
     [
       "dev",
-      "--var",
-      "KEYWARD_ENV:development",
+      ...configArgs,
+      ...varArgs,
       "--port",
       String(port),
       "--ip",
       "127.0.0.1",
       "--persist-to",
-      state,
+      dir,
       "--log-level",
-      "error",
+      process.env.KEYWARD_DEV_LOG_LEVEL ?? "error",
+      ...args,
     ],
     { stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
+  const exited = new Promise((resolve) => child.on("exit", resolve));
   let output = "";
   // KEYWARD_DEV_LOG=1 passes wrangler's own output through, for debugging a script's failure.
   const echo = process.env.KEYWARD_DEV_LOG ? (d) => process.stderr.write(d) : () => {};
@@ -58,12 +77,12 @@ export async function startKeyward() {
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
-      const response = await fetch(`${url}/healthz`);
+      const response = await fetch(url + readyPath);
       if (response.ok) break;
     } catch {}
     if (Date.now() > deadline || child.exitCode !== null) {
       stop();
-      throw new Error(`keyward did not start:\n${output}`);
+      throw new Error(`${config ?? "keyward"} did not start:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -71,7 +90,13 @@ export async function startKeyward() {
     try {
       process.kill(-child.pid, "SIGTERM");
     } catch {}
-    rmSync(state, { recursive: true, force: true });
+    if (ownState) rmSync(dir, { recursive: true, force: true });
+    return exited;
   }
-  return { url, state, stop };
+  return { url, state: dir, stop };
+}
+
+/** keyward as `npm start` runs it (development vars), plus any `vars`, `args` or `state`. */
+export function startKeyward({ vars = {}, ...options } = {}) {
+  return startWorker({ ...options, vars: { KEYWARD_ENV: "development", ...vars } });
 }

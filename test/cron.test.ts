@@ -2,8 +2,11 @@ import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
-import { CRON_JOBS } from "../src/jobs";
-import { createKey, createUser } from "./helpers";
+import { CRON_JOBS, JOB_RESERVE, runScheduled } from "../src/jobs";
+import { QUERY_BUDGET } from "../src/jobs/budget";
+import { BATCH_ROWS, type Job } from "../src/jobs/context";
+import { countingD1 } from "./db-spy";
+import { createKey, createUser, uniqueName } from "./helpers";
 
 const DAY = 86_400_000;
 const SWEEP_CRON = "*/10 * * * *";
@@ -25,6 +28,29 @@ async function countByLabel(label: string) {
 
 async function runCron(cron: string) {
   await worker.scheduled(createScheduledController({ cron, scheduledTime: Date.now() }), env);
+}
+
+async function userIdOf(username: string) {
+  return (await env.DB.prepare("SELECT id FROM users WHERE username = ?").bind(username).first<{ id: string }>())!.id;
+}
+
+/** One scheduled invocation with `budget` queries, through a D1 that counts what it is sent. */
+async function runCounted(budget = QUERY_BUDGET) {
+  const spy = countingD1();
+  const results = await runScheduled(
+    createScheduledController({ cron: SWEEP_CRON, scheduledTime: Date.now() }),
+    { ...env, DB: spy.db },
+    budget,
+  );
+  return { results, statements: spy.statements() };
+}
+
+async function sweptAudit(userId: string) {
+  return env.DB.prepare(
+    "SELECT count(*) AS n, count(DISTINCT target_id) AS d FROM audit_log WHERE kind = 'api_key.sweep' AND subject_user_id = ?",
+  )
+    .bind(userId)
+    .first<{ n: number; d: number }>();
 }
 
 describe("cron", () => {
@@ -98,6 +124,79 @@ describe("cron", () => {
     ).results.map((r) => r.key);
     expect(keys).toContain("client:new");
     expect(keys).not.toContain("client:old");
+  });
+});
+
+describe("one D1 query budget per scheduled invocation", () => {
+  const jobCount = Object.keys(CRON_JOBS[SWEEP_CRON]!).length;
+  // Small enough that a backlog of 20,000 keys cannot be cleared in one invocation.
+  const SMALL_BUDGET = jobCount * (JOB_RESERVE + 1) + 20;
+
+  it("counts every statement: the jobs' queries and their audit entries are all that D1 is sent", async () => {
+    const { results, statements } = await runCounted();
+    const jobQueries = Object.values(results).reduce((sum, r) => sum + r.queries!, 0);
+    expect(statements).toBe(jobQueries + jobCount); // + one job.run entry per job
+    expect(statements).toBeLessThanOrEqual(QUERY_BUDGET);
+  });
+
+  it("stays within the budget on a backlog, and the next run goes on without redoing work", async () => {
+    const user = await createUser();
+    const userId = await userIdOf(user.username);
+    const label = uniqueName("backlog");
+    const total = 20 * BATCH_ROWS;
+    await insertKeys(userId, total, Date.now() - 31 * DAY, label);
+
+    const first = await runCounted(SMALL_BUDGET);
+    expect(first.statements).toBeLessThanOrEqual(SMALL_BUDGET);
+    const { deleted, more } = first.results.sweepExpiredApiKeys!;
+    expect(more).toBe(1);
+    expect(deleted).toBeGreaterThan(0);
+    expect(deleted! % BATCH_ROWS).toBe(0); // whole batches only: nothing half-done
+    expect(await countByLabel(label)).toBe(total - deleted!);
+    expect(await sweptAudit(userId)).toEqual({ n: deleted, d: deleted });
+    // The backlog did not starve the jobs after it: each ran within what was kept back for it.
+    expect(Object.keys(first.results).sort()).toEqual(Object.keys(CRON_JOBS[SWEEP_CRON]!).sort());
+
+    let runs = 1;
+    while ((await countByLabel(label)) > 0) {
+      const next = await runCounted(SMALL_BUDGET);
+      expect(next.statements).toBeLessThanOrEqual(SMALL_BUDGET);
+      runs += 1;
+      expect(runs).toBeLessThan(10);
+    }
+    // One audit entry per deleted key, none twice: no run redid another's work.
+    expect(await sweptAudit(userId)).toEqual({ n: total, d: total });
+    const last = await runCounted(SMALL_BUDGET);
+    expect(last.results.sweepExpiredApiKeys).toMatchObject({ deleted: 0, more: 0 });
+  });
+
+  it("stops a job that would overspend before its query is sent; the jobs after it still run", async () => {
+    const jobs = CRON_JOBS[SWEEP_CRON]!;
+    const original = { ...jobs };
+    let sent = 0;
+    const greedy: Job = async ({ d1 }) => {
+      for (;;) {
+        await d1.prepare("SELECT 1").first();
+        sent += 1;
+      }
+    };
+    for (const name of Object.keys(jobs)) delete jobs[name];
+    Object.assign(jobs, { greedy, ...original });
+    try {
+      const spy = countingD1();
+      const controller = createScheduledController({ cron: SWEEP_CRON, scheduledTime: Date.now() });
+      await expect(runScheduled(controller, { ...env, DB: spy.db }, SMALL_BUDGET)).rejects.toThrow("1 job(s) failed");
+      expect(spy.statements()).toBeLessThanOrEqual(SMALL_BUDGET);
+      // Everything but what the jobs after it keep back, and its own audit entry.
+      expect(sent).toBe(SMALL_BUDGET - 1 - JOB_RESERVE * jobCount);
+      const failed = await env.DB.prepare(
+        "SELECT metadata FROM audit_log WHERE kind = 'job.failed' AND target_id = 'greedy' ORDER BY id DESC",
+      ).first<{ metadata: string }>();
+      expect(JSON.parse(failed!.metadata).error).toContain("query budget");
+    } finally {
+      for (const name of Object.keys(jobs)) delete jobs[name];
+      Object.assign(jobs, original);
+    }
   });
 });
 

@@ -3,11 +3,18 @@ import { env } from "cloudflare:workers";
 const WRITE = /^\s*(insert|update|delete|replace)\b/i;
 
 /**
- * A D1 binding that counts round trips (prepare+run/all/first, batch, exec) and the write
+ * A D1 binding that counts round trips (prepare+run/all/first, batch, exec), statements (a
+ * batch of n is one round trip, n statements: D1's per-invocation query limit) and the write
  * statements among them before delegating. `real` may be a D1 session (Sessions API).
  */
-export function countingD1(real: D1Database = env.DB): { db: D1Database; roundTrips: () => number; writes: () => number } {
+export function countingD1(real: D1Database = env.DB): {
+  db: D1Database;
+  roundTrips: () => number;
+  statements: () => number;
+  writes: () => number;
+} {
   let trips = 0;
+  let statements = 0;
   let writes = 0;
   const wrapStatement = (stmt: D1PreparedStatement, sql: string): D1PreparedStatement =>
     new Proxy(stmt, {
@@ -18,6 +25,7 @@ export function countingD1(real: D1Database = env.DB): { db: D1Database; roundTr
         if (prop === "run" || prop === "all" || prop === "first" || prop === "raw") {
           return (...args: unknown[]) => {
             trips += 1;
+            statements += 1;
             if (WRITE.test(sql)) writes += 1;
             return (target as any)[prop](...args);
           };
@@ -30,11 +38,12 @@ export function countingD1(real: D1Database = env.DB): { db: D1Database; roundTr
     get(target, prop) {
       if (prop === "prepare") return (sql: string) => wrapStatement(target.prepare(sql), sql);
       if (prop === "batch") {
-        return (statements: D1PreparedStatement[]) => {
+        return (batch: D1PreparedStatement[]) => {
           trips += 1;
-          writes += statements.filter((s) => WRITE.test((s as any).__sql ?? "")).length;
+          statements += batch.length;
+          writes += batch.filter((s) => WRITE.test((s as any).__sql ?? "")).length;
           // Unwrap: D1 wants its own statement objects.
-          return target.batch(statements.map((s) => (s as any).__target ?? s));
+          return target.batch(batch.map((s) => (s as any).__target ?? s));
         };
       }
       if (prop === "exec") {
@@ -47,5 +56,5 @@ export function countingD1(real: D1Database = env.DB): { db: D1Database; roundTr
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-  return { db, roundTrips: () => trips, writes: () => writes };
+  return { db, roundTrips: () => trips, statements: () => statements, writes: () => writes };
 }

@@ -9,16 +9,18 @@ export async function sweepAuthFailures({ db, now }: JobContext): Promise<JobRes
 }
 
 /** Audit entries older than the retention window, oldest first, through the index on `at`. */
-export async function trimAuditLog({ d1, config, now }: JobContext): Promise<JobResult> {
+export async function trimAuditLog(ctx: JobContext): Promise<JobResult> {
+  const { d1, config, now } = ctx;
   const trim = d1
     .prepare(`DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY at LIMIT ${BATCH_ROWS})`)
     .bind(now.getTime() - config.auditRetentionMs);
-  const deleted = await repeatInBatches(d1, [trim]);
-  return { deleted };
+  const { changed: deleted, more } = await repeatInBatches(ctx, [trim]);
+  return { deleted, more };
 }
 
 /** Spent keyserver jtis past their JWT's exp: a replay would fail the exp check anyway. */
-export async function sweepSpentJtis({ d1, now }: JobContext): Promise<JobResult> {
+export async function sweepSpentJtis(ctx: JobContext): Promise<JobResult> {
+  const { d1, now } = ctx;
   const sweep = d1
     .prepare(
       `DELETE FROM keyserver_jtis WHERE id IN
@@ -26,6 +28,6 @@ export async function sweepSpentJtis({ d1, now }: JobContext): Promise<JobResult
     )
     // The keyserver accepts JWTs up to its clock leeway past exp: keep each jti that long more.
     .bind(now.getTime() - CLOCK_TOLERANCE_SECONDS * 1000);
-  const deleted = await repeatInBatches(d1, [sweep]);
-  return { deleted };
+  const { changed: deleted, more } = await repeatInBatches(ctx, [sweep]);
+  return { deleted, more };
 }

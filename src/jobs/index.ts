@@ -3,6 +3,7 @@ import { createDb } from "../db/client";
 import type { Env } from "../env";
 import { safeErrorText } from "../errors";
 import { auditInsert, SYSTEM_ACTOR } from "../services/audit";
+import { meteredD1, QUERY_BUDGET, QueryBudget } from "./budget";
 import type { Job, JobResult } from "./context";
 import { sweepAuthFailures, sweepSpentJtis, trimAuditLog } from "./housekeeping";
 import { gcServiceKeys, retireSigningKeys, rotateSigningKeys } from "./serviceKeys";
@@ -29,22 +30,42 @@ export const CRON_JOBS: Record<string, Record<string, Job>> = {
   "17 3 * * *": { rotateSigningKeys, trimAuditLog },
 };
 
-/** The Worker's scheduled() handler: dispatch only. */
-export async function runScheduled(controller: ScheduledController, env: Env): Promise<Record<string, JobResult>> {
+/**
+ * Queries each job after the running one keeps back, so a backlog in one job cannot starve the
+ * others: enough for one pass of any job (gcServiceKeys' three selections, a signing key's
+ * creation) and its audit entry.
+ */
+export const JOB_RESERVE = 10;
+
+/**
+ * The Worker's scheduled() handler: dispatch only. The jobs share one D1 query budget per
+ * invocation (`queryBudget`, for tests); each takes what the jobs after it do not keep back,
+ * and one query more for its own audit entry. A job that runs out stops between batches; the
+ * next run goes on from there.
+ */
+export async function runScheduled(
+  controller: ScheduledController,
+  env: Env,
+  queryBudget = QUERY_BUDGET,
+): Promise<Record<string, JobResult>> {
   const jobs = CRON_JOBS[controller.cron];
   if (!jobs) {
     console.error(`no jobs for cron "${controller.cron}"`);
     return {};
   }
   const config = await loadConfig(env);
-  const db = createDb(env.DB);
+  const budget = new QueryBudget(queryBudget);
+  const db = createDb(meteredD1(env.DB, budget));
   const now = new Date(controller.scheduledTime || Date.now());
   const results: Record<string, JobResult> = {};
+  const entries = Object.entries(jobs);
   let failures = 0;
   // One failing job must not keep the others from running; each outcome is audited.
-  for (const [name, job] of Object.entries(jobs)) {
+  for (const [i, [name, job]] of entries.entries()) {
+    const allowance = budget.allowance(budget.remaining - 1 - JOB_RESERVE * (entries.length - 1 - i));
+    const d1 = meteredD1(env.DB, allowance);
     try {
-      results[name] = await job({ db, d1: env.DB, config, now });
+      results[name] = { ...(await job({ db: createDb(d1), d1, budget: allowance, config, now })), queries: allowance.used };
       await auditInsert(db, SYSTEM_ACTOR, {
         kind: "job.run",
         targetType: "job",
@@ -58,7 +79,7 @@ export async function runScheduled(controller: ScheduledController, env: Env): P
         kind: "job.failed",
         targetType: "job",
         targetId: name,
-        metadata: { cron: controller.cron, error: safeErrorText(err) },
+        metadata: { cron: controller.cron, error: safeErrorText(err), queries: allowance.used },
       }).catch(() => undefined);
     }
   }

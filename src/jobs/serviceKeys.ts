@@ -30,7 +30,8 @@ export async function retireSigningKeys({ db, config, now }: JobContext): Promis
 }
 
 /** Deletes `selection` rows in bounded batches, one audit entry per key, atomically per batch. */
-async function deleteKeysInBatches(d1: D1Database, selection: string, params: unknown[], reason: string, at: number) {
+async function deleteKeysInBatches(ctx: JobContext, selection: string, params: unknown[], reason: string, at: number) {
+  const { d1 } = ctx;
   const audit = d1
     .prepare(
       `INSERT INTO audit_log (at, kind, actor_name, target_type, target_id, metadata)
@@ -40,7 +41,7 @@ async function deleteKeysInBatches(d1: D1Database, selection: string, params: un
     )
     .bind(...params, at);
   const remove = d1.prepare(`DELETE FROM service_keys WHERE kid IN (SELECT kid FROM (${selection}))`).bind(...params);
-  return repeatInBatches(d1, [audit, remove]);
+  return repeatInBatches(ctx, [audit, remove]);
 }
 
 /**
@@ -48,10 +49,11 @@ async function deleteKeysInBatches(d1: D1Database, selection: string, params: un
  * past their rotation_duration are flagged once in the audit log. Each selection goes through
  * a partial index, so a run costs O(rows it acts on).
  */
-export async function gcServiceKeys({ d1, now }: JobContext): Promise<JobResult> {
+export async function gcServiceKeys(ctx: JobContext): Promise<JobResult> {
+  const { d1, now } = ctx;
   const at = now.getTime();
-  const expired = await deleteKeysInBatches(d1, EXPIRED_SERVICE_KEYS, [at - EXPIRED_KEY_GRACE_MS], "expired", at);
-  const unapproved = await deleteKeysInBatches(d1, UNAPPROVED_SERVICE_KEYS, [at - UNAPPROVED_KEY_TTL_MS], "unapproved", at);
+  const expired = await deleteKeysInBatches(ctx, EXPIRED_SERVICE_KEYS, [at - EXPIRED_KEY_GRACE_MS], "expired", at);
+  const unapproved = await deleteKeysInBatches(ctx, UNAPPROVED_SERVICE_KEYS, [at - UNAPPROVED_KEY_TTL_MS], "unapproved", at);
   // The pending set (rotation_duration set, not yet flagged) is walked through its partial
   // index; it shrinks as keys are flagged, so a run reads only keys that may be due.
   const overdue = OVERDUE_SERVICE_KEYS;
@@ -65,6 +67,11 @@ export async function gcServiceKeys({ d1, now }: JobContext): Promise<JobResult>
       .bind(at),
     d1.prepare(`UPDATE service_keys SET flagged_at = ?1 WHERE kid IN (SELECT kid FROM (${overdue}))`).bind(at),
   ];
-  const flagged = await repeatInBatches(d1, [flagAudit, flag]);
-  return { expired, unapproved, flagged };
+  const flagged = await repeatInBatches(ctx, [flagAudit, flag]);
+  return {
+    expired: expired.changed,
+    unapproved: unapproved.changed,
+    flagged: flagged.changed,
+    more: Math.max(expired.more, unapproved.more, flagged.more),
+  };
 }

@@ -11,7 +11,8 @@ export const EXPIRED_API_KEYS = `SELECT id, user_id, label, expires_at FROM api_
  * user, and deletes the keys in the same transaction. Both statements select through the
  * partial index on expires_at, so a run costs O(expired rows), never a table scan.
  */
-export async function sweepExpiredApiKeys({ d1, config, now }: JobContext): Promise<JobResult> {
+export async function sweepExpiredApiKeys(ctx: JobContext): Promise<JobResult> {
+  const { d1, config, now } = ctx;
   const cutoff = now.getTime() - config.apiKeyRetentionMs;
   const audit = d1
     .prepare(
@@ -22,6 +23,6 @@ export async function sweepExpiredApiKeys({ d1, config, now }: JobContext): Prom
     )
     .bind(cutoff, now.getTime());
   const remove = d1.prepare(`DELETE FROM api_keys WHERE id IN (SELECT id FROM (${EXPIRED_API_KEYS}))`).bind(cutoff);
-  const deleted = await repeatInBatches(d1, [audit, remove]);
-  return { deleted };
+  const { changed: deleted, more } = await repeatInBatches(ctx, [audit, remove]);
+  return { deleted, more };
 }

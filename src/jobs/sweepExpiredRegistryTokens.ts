@@ -8,7 +8,8 @@ export const EXPIRED_REGISTRY_TOKENS = `SELECT id, registry_id, name, created_by
  * IONOS deletes registry tokens when they expire; so does keyward, in bounded batches through
  * the expiry index, with one audit entry per token in the same transaction as the delete.
  */
-export async function sweepExpiredRegistryTokens({ d1, now }: JobContext): Promise<JobResult> {
+export async function sweepExpiredRegistryTokens(ctx: JobContext): Promise<JobResult> {
+  const { d1, now } = ctx;
   const at = now.getTime();
   const audit = d1
     .prepare(
@@ -19,6 +20,6 @@ export async function sweepExpiredRegistryTokens({ d1, now }: JobContext): Promi
     )
     .bind(at);
   const remove = d1.prepare(`DELETE FROM registry_tokens WHERE id IN (SELECT id FROM (${EXPIRED_REGISTRY_TOKENS}))`).bind(at);
-  const deleted = await repeatInBatches(d1, [audit, remove]);
-  return { deleted };
+  const { changed: deleted, more } = await repeatInBatches(ctx, [audit, remove]);
+  return { deleted, more };
 }
