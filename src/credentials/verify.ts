@@ -125,6 +125,12 @@ function accessOf(rows: unknown[] | undefined): Principal["access"] {
 }
 
 /** Counts a failed secret for the client and audits it (never the secret; `reason` says which branch). */
+/**
+ * A refused secret: a throttled client gets its 429 with nothing written; anyone else's
+ * failure is counted and audited (never the secret; `reason` says which branch). The counters
+ * are read only here, on the failure path: a valid secret needs no throttle (guessing one is
+ * hopeless), and its request reads nothing it does not use.
+ */
 async function failSecret(
   ctx: VerifyContext,
   keys: FailureKeys,
@@ -132,6 +138,7 @@ async function failSecret(
   about?: FailureSubject,
   reason: Refusal = "invalid",
 ) {
+  assertNotThrottled(await failureCountsQuery(ctx.db, keys), keys, "before");
   await recordAuthFailure(ctx.db, ctx.actor, keys, metadata, about);
   return refuse(reason, String(metadata.reason));
 }
@@ -145,16 +152,12 @@ async function verifyApiKey(ctx: VerifyContext, presented: Presented, options: V
   const read = (db: Db) =>
     batchNamed(db, {
       key: apiKeyLookup(db, hashes),
-      counters: failureCountsQuery(db, keys),
       access: withAccess ? accessQueries(db, apiKeyOwner(db, hashes)) : [],
     });
   const cacheKey = `api_key:${hashes[0]}`;
   const startedAt = cacheGeneration();
   let r = fromCache<Awaited<ReturnType<typeof read>>>(config, cacheKey);
-  if (!r) {
-    r = await readOrPrimary(ctx, read, (x) => x.key.length > 0);
-    assertNotThrottled(r.counters, keys, "before");
-  }
+  r ??= await readOrPrimary(ctx, read, (x) => x.key.length > 0);
   const row = r.key[0];
   const reason = !row
     ? "unknown"
@@ -210,16 +213,12 @@ async function verifyRegistryToken(ctx: VerifyContext, presented: Presented, opt
   const read = (db: Db) =>
     batchNamed(db, {
       token: registryTokenLookup(db, hashes),
-      counters: failureCountsQuery(db, keys),
       access: accessQueries(db, registryTokenRightsBase(db, hashes)),
     });
   const cacheKey = `registry_token:${hashes[0]}`;
   const startedAt = cacheGeneration();
   let r = fromCache<Awaited<ReturnType<typeof read>>>(config, cacheKey);
-  if (!r) {
-    r = await readOrPrimary(ctx, read, (x) => x.token.length > 0);
-    assertNotThrottled(r.counters, keys, "before");
-  }
+  r ??= await readOrPrimary(ctx, read, (x) => x.token.length > 0);
   const token = r.token[0];
   const reason = !token
     ? "unknown"
@@ -258,11 +257,9 @@ async function verifyRefreshToken(ctx: VerifyContext, secret: string, options: V
       token: refreshTokenLookup(db, hashes),
       parentKey: refreshParentKey(db, hashes),
       parentToken: refreshParentToken(db, hashes),
-      counters: failureCountsQuery(db, keys),
       access: accessQueries(db, refreshTokenUser(db, hashes)),
     });
   const r = await readOrPrimary(ctx, read, (x) => x.token.length > 0);
-  assertNotThrottled(r.counters, keys, "before");
   const token = r.token[0];
   const parents = { key: r.parentKey[0], token: r.parentToken[0] };
   const reason = !token
