@@ -15,7 +15,8 @@ type Results<T extends Record<string, Entry>> = {
 export async function batchNamed<T extends Record<string, Entry>>(db: Db, queries: T): Promise<Results<T>> {
   const entries = Object.entries(queries);
   const flat = entries.flatMap(([, q]) => (Array.isArray(q) ? q : [q])) as Item[];
-  const results = flat.length > 0 ? await db.batch(flat as [Item, ...Item[]]) : [];
+  // A lone read needs no batch (a transaction of one): it runs as itself, still one round trip.
+  const results = flat.length === 1 ? [await flat[0]] : flat.length > 0 ? await db.batch(flat as [Item, ...Item[]]) : [];
   let at = 0;
   const named: Record<string, unknown> = {};
   for (const [name, q] of entries) {

@@ -14,11 +14,30 @@ import { send } from "./support";
 
 type Use = "primary" | `session:${string}`;
 
-/** A D1 binding that records where each query ran; `lagging` sessions answer every first read empty. */
+/** A D1 binding that records where each query ran; `lagging` sessions find no credential yet. */
 function trackingD1(options: { lagging?: boolean } = {}) {
   const uses: Use[] = [];
   const sessions: string[] = [];
   const real = env.DB;
+  const trackStatement = (stmt: D1PreparedStatement, use: Use, lag: boolean): D1PreparedStatement =>
+    new Proxy(stmt, {
+      get(s, p) {
+        if (p === "__target") return s;
+        const v = Reflect.get(s, p);
+        if (p === "bind")
+          return (...args: unknown[]) => trackStatement((v as D1PreparedStatement["bind"]).apply(s, args), use, lag);
+        if (p === "run" || p === "all" || p === "first" || p === "raw") {
+          return async (...args: unknown[]) => {
+            uses.push(use);
+            const result = await (v as (...a: unknown[]) => Promise<any>).apply(s, args);
+            // A replica that has not seen the newest writes: the lookup finds nothing.
+            if (!lag) return result;
+            return p === "raw" ? [] : p === "first" ? null : { ...result, results: [] };
+          };
+        }
+        return typeof v === "function" ? v.bind(s) : v;
+      },
+    });
   const track = <T extends object>(target: T, use: Use, lag: boolean): T =>
     new Proxy(target, {
       get(t, prop) {
@@ -26,27 +45,15 @@ function trackingD1(options: { lagging?: boolean } = {}) {
         if (prop === "batch") {
           return async (statements: D1PreparedStatement[]) => {
             uses.push(use);
-            const results = await (value as D1Database["batch"]).call(t, statements);
+            // D1 wants its own statement objects.
+            const own = statements.map((st) => (st as any).__target ?? st);
+            const results = await (value as D1Database["batch"]).call(t, own);
             // A replica that has not seen the newest writes: the credential lookup finds nothing.
             return lag ? results.map((r, i) => (i === 0 ? { ...r, results: [] } : r)) : results;
           };
         }
         if (prop === "prepare") {
-          return (sql: string) => {
-            const stmt = (value as D1Database["prepare"]).call(t, sql);
-            return new Proxy(stmt, {
-              get(s, p) {
-                const v = Reflect.get(s, p);
-                if (p === "run" || p === "all" || p === "first" || p === "raw") {
-                  return (...args: unknown[]) => {
-                    uses.push(use);
-                    return (v as (...a: unknown[]) => unknown).apply(s, args);
-                  };
-                }
-                return typeof v === "function" ? v.bind(s) : v;
-              },
-            });
-          };
+          return (sql: string) => trackStatement((value as D1Database["prepare"]).call(t, sql), use, lag);
         }
         if (prop === "withSession") {
           return (constraint?: string) => {
