@@ -1,6 +1,6 @@
 import { eq, type SQLWrapper } from "drizzle-orm";
 import type { Config } from "../config";
-import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from "../crypto/password";
+import { burnPasswordCheck, hashPassword, isPasswordText, needsRehash, verifyPassword } from "../crypto/password";
 import { hashSecret } from "../crypto/secrets";
 import { batchNamed } from "../db/batch";
 import type { Db } from "../db/client";
@@ -307,7 +307,9 @@ async function verifyPasswordOf(
   password: string,
   options: VerifyOptions,
 ): Promise<Verification> {
-  if (!typedName || password.length === 0 || password.length > 1024) return refuse("invalid", "malformed");
+  if (!typedName || password.length === 0 || password.length > 1024 || !isPasswordText(password)) {
+    return refuse("invalid", "malformed");
+  }
   const { db, config } = ctx;
   const username = wellFormedUsername(typedName);
   // The per-user counter is keyed by a keyed hash of the name: a password typed into the

@@ -15,6 +15,20 @@ export interface PasswordParams {
 }
 
 export const PASSWORD_PARAMS: PasswordParams = { ln: 14, r: 8, p: 5 };
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Whether a string can be a password at all. scrypt's HMAC pads its key with zero bytes, so
+ * `pw` and `pw\0` would hash alike, and UTF-8 turns every lone surrogate into U+FFFD: a NUL or
+ * a lone surrogate would make two different passwords one (adversarial finding, issue 11).
+ * Refused when a password is set, and at sign-in before any KDF work.
+ */
+export function isPasswordText(password: string): boolean {
+  return !password.includes("\u0000") && !LONE_SURROGATE.test(password);
+}
+
+export const PASSWORD_TEXT_MESSAGE = "must not contain NUL characters or unpaired surrogates";
 const KEY_LENGTH = 32;
 const BURN_SALT = new Uint8Array(16);
 

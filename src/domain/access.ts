@@ -95,6 +95,15 @@ export function mayChangePasswordOf(principal: Pick<Principal, "lineage" | "user
   return targetUserId !== principal.user.id || kind === "password" || kind === "session";
 }
 
+/**
+ * When the credential behind a lineage stops working (a refresh token's: its parent's), or
+ * null: what it mints — an access token, a child key — must not outlive it.
+ */
+export function credentialExpiry(lineage: Lineage): Date | null {
+  if (lineage.kind === "refresh_token") return credentialExpiry(lineage.parent);
+  return lineage.kind === "api_key" || lineage.kind === "registry_token" ? lineage.expiresAt : null;
+}
+
 /** The API key behind a principal (directly or as a refresh token's parent), if any. */
 export function apiKeyOf(lineage: Lineage): Extract<Lineage, { kind: "api_key" }> | null {
   if (lineage.kind === "api_key") return lineage;

@@ -37,10 +37,12 @@ export interface IssuedAccessToken {
 export async function issueAccessToken(
   db: Db,
   config: Config,
-  input: { subject: string; service: string; access: AccessEntry[]; ownerId?: string },
+  input: { subject: string; service: string; access: AccessEntry[]; ownerId?: string; notAfter?: Date | null },
 ): Promise<IssuedAccessToken> {
   const now = Math.floor(Date.now() / 1000);
-  const ttl = config.tokenTtlSeconds;
+  // Never past the credential it was issued for (a 5-second key mints no 5-minute token).
+  const remaining = input.notAfter ? Math.floor(input.notAfter.getTime() / 1000) - now : Number.POSITIVE_INFINITY;
+  const ttl = Math.max(1, Math.min(config.tokenTtlSeconds, remaining));
   const { token } = await signJwt(
     db,
     config,

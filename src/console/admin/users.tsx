@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { actorOf } from "../../auth/request";
+import { isPasswordText } from "../../crypto/password";
 import type { AppEnv } from "../../env";
 import { createUser, listUsers, USERNAME_PATTERN, updateUser } from "../../services/users";
 import { type ConsoleContext, csrfOf, formOf, page, signedIn, staleRedirect } from "../context";
@@ -17,6 +18,7 @@ const NewUserForm = z.object({
     .string()
     .min(8, "A password needs at least 8 characters (or leave it empty to have one generated)")
     .max(1024, "That password is too long")
+    .refine(isPasswordText, "A password cannot contain NUL characters or unpaired surrogates")
     .optional(),
   superuser: z.literal("on", "Invalid superuser field").optional(),
 });

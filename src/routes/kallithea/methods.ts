@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { Config } from "../../config";
+import { isPasswordText, PASSWORD_TEXT_MESSAGE } from "../../crypto/password";
 import type { Db } from "../../db/client";
 import type { ApiKey, User } from "../../db/schema";
 import { type Actor, isNarrowed, mayChangePasswordOf, type Principal } from "../../domain/access";
@@ -83,7 +84,9 @@ const Username = Text.pipe(
     .pipe(z.string().regex(USERNAME_PATTERN, "must be 2-63 of a-z, 0-9, '.', '_', '-', starting with a letter or digit")),
 );
 const Email = Text.pipe(z.email("must be an email address").max(254));
-const Password = Text.pipe(z.string().min(8, "must be at least 8 characters").max(1024));
+const Password = Text.pipe(
+  z.string().min(8, "must be at least 8 characters").max(1024).refine(isPasswordText, PASSWORD_TEXT_MESSAGE),
+);
 // keyward has only internal accounts: Kallithea's default is accepted, nothing else.
 const ExternType = Text.pipe(z.literal("internal", "keyward has only internal users: must be internal"));
 const ExternName = Text.pipe(z.string().max(255));

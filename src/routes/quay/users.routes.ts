@@ -1,13 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authenticate, requireSuperuser, requireUser } from "../../auth/authenticate";
 import { requireFreshLogin } from "../../auth/session";
+import { isPasswordText, PASSWORD_TEXT_MESSAGE } from "../../crypto/password";
 import { USERNAME_PATTERN } from "../../services/users";
 import { basicOrBearer, conflictError, jsonBody, jsonResponse, keyApiBodyLimit, notFoundError, standardErrors } from "../common";
 
 const tags = ["Users (Quay API v1)"];
 
 const Username = z.string().regex(USERNAME_PATTERN, "must be 2-63 of a-z, 0-9, '.', '_', '-', starting with a letter or digit");
-const Password = z.string().min(8, "must be at least 8 characters").max(1024);
+const Password = z.string().min(8, "must be at least 8 characters").max(1024).refine(isPasswordText, PASSWORD_TEXT_MESSAGE);
 const Email = z.email().max(254);
 
 export const UserView = z

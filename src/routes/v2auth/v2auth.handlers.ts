@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { principalFromHeader, verifyPresented } from "../../auth/authenticate";
 import { actorOf } from "../../auth/request";
 import { mintRefreshToken } from "../../credentials/refreshTokens";
-import type { Principal } from "../../domain/access";
+import { credentialExpiry, type Principal } from "../../domain/access";
 import { type AccessEntry, grantAccess, parseScopes } from "../../domain/decisions";
 import { reservedNames } from "../../domain/trust";
 import type { AppEnv } from "../../env";
@@ -33,7 +33,13 @@ function subjectOf(principal: Principal | null): string {
 async function accessTokenFor(c: Context<AppEnv>, principal: Principal | null, service: string, requested: AccessEntry[]) {
   const db = c.get("db");
   const access = requested.length > 0 ? grantAccess(await loadAccessContext(db, principal), requested) : [];
-  return issueAccessToken(db, c.get("config"), { subject: subjectOf(principal), service, access, ownerId: principal?.user.id });
+  return issueAccessToken(db, c.get("config"), {
+    subject: subjectOf(principal),
+    service,
+    access,
+    ownerId: principal?.user.id,
+    notAfter: principal && credentialExpiry(principal.lineage),
+  });
 }
 
 function refreshTokenFor(c: Context<AppEnv>, principal: Principal, service: string, clientId: string | undefined) {
