@@ -103,6 +103,17 @@ describe("cron", () => {
     expect(details).not.toMatch(/SCAN api_keys(?! USING)/);
   });
 
+  it("finds stale failure counters through their window index, not a table scan", async () => {
+    const plan = await env.DB.prepare(
+      "EXPLAIN QUERY PLAN SELECT key FROM auth_failures WHERE window_start < ? ORDER BY window_start LIMIT 250",
+    )
+      .bind(Date.now())
+      .all<{ detail: string }>();
+    const details = plan.results.map((r) => r.detail).join(" | ");
+    expect(details).toContain("USING INDEX auth_failures_window");
+    expect(details).not.toMatch(/SCAN auth_failures(?! USING)/);
+  });
+
   it("trims audit entries older than the retention", async () => {
     await env.DB.prepare("INSERT INTO audit_log (at, kind, metadata) VALUES (?, 'ancient', '{}'), (?, 'recent', '{}')")
       .bind(Date.now() - 400 * DAY, Date.now() - DAY)

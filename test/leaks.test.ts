@@ -84,6 +84,20 @@ describe("POST /credentials/revoke", () => {
     expect(spy.roundTrips()).toBe(0);
   });
 
+  it.each(["api_keys", "registry_tokens", "refresh_tokens", "sessions"])(
+    "finds reported %s through the unique hash index",
+    async (table) => {
+      const plan = await env.DB.prepare(
+        `EXPLAIN QUERY PLAN SELECT id FROM ${table} t WHERE t.secret_hash IN (SELECT value FROM json_each(?))`,
+      )
+        .bind("[]")
+        .all<{ detail: string }>();
+      const details = plan.results.map((r) => r.detail).join(" | ");
+      expect(details).toContain(`USING INDEX ${table}_secret_hash`);
+      expect(details).not.toMatch(new RegExp(`SCAN (t|${table})(?! USING)`));
+    },
+  );
+
   it("ends a thousand secrets in one D1 round trip, each audited once, duplicates once", async () => {
     const keys = await Promise.all(Array.from({ length: 3 }, () => keyOf(alice)));
     const padding = Array.from({ length: 995 }, () => generateSecret("krt"));

@@ -1,11 +1,16 @@
 import { CLOCK_TOLERANCE_SECONDS } from "../crypto/jwt";
-import { sweepStaleFailures } from "../services/authFailures";
+import { staleFailuresDelete } from "../services/authFailures";
 import { BATCH_ROWS, type JobContext, type JobResult, repeatInBatches } from "./context";
 
-/** Failed-sign-in counters past their memory (index on window_start). */
-export async function sweepAuthFailures({ db, now }: JobContext): Promise<JobResult> {
-  const result = await sweepStaleFailures(db, now.getTime());
-  return { deleted: result.meta.changes ?? 0 };
+/**
+ * Failed-sign-in counters past their memory, in bounded batches through the index on
+ * window_start: a spray from many addresses leaves a row per address, and one unbounded
+ * DELETE of them all could outlast an invocation.
+ */
+export async function sweepAuthFailures(ctx: JobContext): Promise<JobResult> {
+  const sweep = staleFailuresDelete(ctx.d1, BATCH_ROWS, ctx.now.getTime());
+  const { changed: deleted, more } = await repeatInBatches(ctx, [sweep]);
+  return { deleted, more };
 }
 
 /** Audit entries older than the retention window, oldest first, through the index on `at`. */

@@ -1,4 +1,4 @@
-import { inArray, lt, type SQL, sql } from "drizzle-orm";
+import { inArray, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { authFailures } from "../db/schema";
 import { ApiError } from "../errors";
@@ -268,7 +268,15 @@ export function forgiveAttempt(db: Db, keys: FailureKeys) {
   return db.batch([giveBack, db.delete(authFailures).where(inArray(authFailures.key, pairs))]);
 }
 
-/** Cron: rows past the memory carry no information (index on window_start). */
-export function sweepStaleFailures(db: Db, now = Date.now()) {
-  return db.delete(authFailures).where(lt(authFailures.windowStart, new Date(now - FAILURE_MEMORY_MS)));
+/**
+ * Cron: one bounded batch of the counters past the memory (they carry no information), oldest
+ * first through the index on window_start; the job repeats it within its query budget.
+ */
+export function staleFailuresDelete(d1: D1Database, rows: number, now = Date.now()): D1PreparedStatement {
+  return d1
+    .prepare(
+      `DELETE FROM auth_failures WHERE key IN
+         (SELECT key FROM auth_failures WHERE window_start < ? ORDER BY window_start LIMIT ${rows})`,
+    )
+    .bind(now - FAILURE_MEMORY_MS);
 }

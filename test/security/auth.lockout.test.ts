@@ -1,7 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { createDb } from "../../src/db/client";
-import { FAILURE_MEMORY_MS, LIMITS, PAIR_DELAY_MS, REFILL_MS, sweepStaleFailures } from "../../src/services/authFailures";
+import { FAILURE_MEMORY_MS, LIMITS, PAIR_DELAY_MS, REFILL_MS, staleFailuresDelete } from "../../src/services/authFailures";
 import { basic, call, createUser, type TestUser, uniqueIp } from "../helpers";
 
 /**
@@ -166,7 +165,7 @@ describe("guessing from many addresses", () => {
   });
 });
 
-describe("sweepStaleFailures", () => {
+describe("the stale-counter sweep", () => {
   it("removes only counters past the memory, which a guesser cannot wait out", async () => {
     const victim = await createUser();
     const remembered = uniqueIp();
@@ -185,7 +184,7 @@ describe("sweepStaleFailures", () => {
       .bind(`client:drained-${now}`, now - FAILURE_MEMORY_MS - 1_000, `client:filling-${now}`, now + 3 * REFILL_MS.client)
       .run();
 
-    await sweepStaleFailures(createDb(env.DB), now);
+    await staleFailuresDelete(env.DB, 1000, now).run();
 
     expect(await counter(gone)).toBeNull();
     expect(await counter(`client:drained-${now}`)).toBeNull();
