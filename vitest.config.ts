@@ -13,6 +13,9 @@ export default defineConfig(async () => {
         main: "./src/index.ts",
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
+          // A tight per-credential limit that tests swap in for CREDENTIAL_RATE_LIMIT (wrangler.toml's
+          // is too generous to reach in a test).
+          ratelimits: { CREDENTIAL_RATE_LIMIT_TIGHT: { simple: { limit: 3, period: 60 } } },
           bindings: {
             KEYWARD_ENV: "test",
             KEYWARD_PEPPER: "test-pepper-0123456789abcdef0123456789abcdef",

@@ -7,6 +7,8 @@ export interface Env {
   DB: D1Database;
   /** Workers Rate Limiting: public leak reports per client address (wrangler.toml [[ratelimits]]). */
   LEAK_REPORTS?: RateLimit;
+  /** Workers Rate Limiting: uses of each API key and registry token (wrangler.toml [[ratelimits]]). */
+  CREDENTIAL_RATE_LIMIT?: RateLimit;
   /** "production" (wrangler.toml), "development" (npm start), "test" (vitest). */
   KEYWARD_ENV?: string;
   KEYWARD_ISSUER?: string;

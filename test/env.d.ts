@@ -7,6 +7,7 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       TEST_WRANGLER_CRONS: string[];
       TEST_SECRETLINTRC: string;
+      CREDENTIAL_RATE_LIMIT_TIGHT: RateLimit;
     }
     interface GlobalProps {
       mainModule: typeof import("../src/index");

@@ -56,6 +56,10 @@ export function principalOrThrow(verification: Verification, invalidMessage = "I
       throw new ApiError("rate_limited", "Too many failed sign-in attempts; try again later", {
         "Retry-After": String(verification.retryAfter ?? 1),
       });
+    case "over_rate_limit":
+      throw new ApiError("rate_limited", "This credential is over its rate limit; try again later", {
+        "Retry-After": String(verification.retryAfter ?? 60),
+      });
     case "wrong_service":
       throw unauthorized("This credential belongs to another registry's service");
     case "not_accepted":

@@ -32,11 +32,17 @@ export function defer(c: Context<AppEnv>, work: Promise<unknown> | null): void {
   }
 }
 
+/** The binding as the credential core asks it: within the limit for `key`? */
+function rateLimiterOf(binding: RateLimit | undefined): VerifyContext["rateLimit"] {
+  return binding && (async (key) => (await binding.limit({ key })).success);
+}
+
 /** What the credential core needs of a request. */
 export function verifyContext(c: Context<AppEnv>): VerifyContext {
   return {
     db: c.get("db"),
     primary: c.get("primaryDb"),
+    rateLimit: rateLimiterOf(c.env.CREDENTIAL_RATE_LIMIT),
     config: c.get("config"),
     actor: actorOf(c),
     client: clientAddress(c),

@@ -56,6 +56,11 @@ export interface VerifyContext {
   actor: Actor;
   /** The client's address, for the failure counters. */
   client: string;
+  /**
+   * The per-credential rate limit (the Workers Rate Limiting binding): false when the
+   * credential keyed by `key` is over it. No D1 work; absent = unlimited.
+   */
+  rateLimit?: (key: string) => Promise<boolean>;
   /** With D1 read replicas: the primary, for secrets the replica does not know yet (and writes). */
   primary?: Db;
   /** Runs bookkeeping after the response (ctx.waitUntil), never on the response's path. */
@@ -76,7 +81,7 @@ export interface VerifyOptions {
   service?: string;
 }
 
-export type Refusal = "not_accepted" | "invalid" | "wrong_service" | "throttled";
+export type Refusal = "not_accepted" | "invalid" | "wrong_service" | "throttled" | "over_rate_limit";
 
 export type Verification =
   | { ok: true; principal: Principal }
@@ -172,9 +177,25 @@ async function verifyApiKey(ctx: VerifyContext, presented: Presented, options: V
     return failSecret(ctx, keys, { method: "api_key", reason, username: named }, about);
   }
   keep(cacheKey, r, config.verifyCacheMs, startedAt);
+  if (await overRateLimit(ctx, `api_key:${row.id}`)) return OVER_RATE_LIMIT;
   deferUse(ctx, apiKeys, row, hashes);
   const lineage: Lineage = { kind: "api_key", id: row.id, scopes: row.scopes, expiresAt: row.expiresAt };
   return { ok: true, principal: { user: row.user, lineage, access: accessOf(options.withAccess ? r.access : undefined) } };
+}
+
+/** The window of CREDENTIAL_RATE_LIMIT in wrangler.toml ([[ratelimits]] simple.period): the Retry-After. */
+export const CREDENTIAL_RATE_PERIOD_SECONDS = 60;
+
+const OVER_RATE_LIMIT: Verification = {
+  ok: false,
+  reason: "over_rate_limit",
+  detail: "over_rate_limit",
+  retryAfter: CREDENTIAL_RATE_PERIOD_SECONDS,
+};
+
+/** Whether a valid credential is over its own rate limit (it is otherwise unaffected). */
+async function overRateLimit(ctx: VerifyContext, key: string): Promise<boolean> {
+  return ctx.rateLimit ? !(await ctx.rateLimit(key)) : false;
 }
 
 /** The client's address as recorded with a use; null when the request did not say. */
@@ -237,6 +258,7 @@ async function verifyRegistryToken(ctx: VerifyContext, presented: Presented, opt
     );
   }
   keep(cacheKey, r, config.verifyCacheMs, startedAt);
+  if (await overRateLimit(ctx, `registry_token:${token.id}`)) return OVER_RATE_LIMIT;
   deferUse(ctx, registryTokens, token, hashes);
   const lineage: Lineage = {
     kind: "registry_token",

@@ -21,7 +21,8 @@ import { isNarrowed, type Principal } from "./access";
  * | /oauth/revoke (the `token`)   | any keyward secret; possession suffices (a caller's credential, if sent, must be valid) | keyward | — | end that secret and its children; access tokens cannot be revoked (400) |
  * | /credentials/revoke (leak report) | keyward secrets in the body; no credential at all (an Authorization header is refused) | anyone who found one | — | end those secrets; learns nothing about which were valid |
  *
- * keyward's access tokens authenticate nothing at keyward itself.
+ * keyward's access tokens authenticate nothing at keyward itself. Every use of an API key or a
+ * registry token also counts against that credential's own rate limit (CREDENTIAL_RATE_LIMIT).
  */
 
 export type PresentedKind = "password" | "api_key" | "registry_token" | "refresh_token" | "session" | "access_token";

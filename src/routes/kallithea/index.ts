@@ -21,6 +21,7 @@ async function rpcPrincipal(c: Context<AppEnv>, apiKey: unknown): Promise<Princi
   const verification = await verifyCredential(verifyContext(c), { username: null, value: apiKey }, { boundary: "rpc" });
   if (verification.ok) return verification.principal;
   if (verification.reason === "throttled") throw new RpcError("Too many failed sign-in attempts; try again later");
+  if (verification.reason === "over_rate_limit") throw new RpcError("This API key is over its rate limit; try again later");
   throw new RpcError("Invalid API key");
 }
 
