@@ -129,7 +129,6 @@ function accessOf(rows: unknown[] | undefined): Principal["access"] {
   return { grants, publicPatterns: publicRows.map((r) => r.pattern) };
 }
 
-/** Counts a failed secret for the client and audits it (never the secret; `reason` says which branch). */
 /**
  * A refused secret: a throttled client gets its 429 with nothing written; anyone else's
  * failure is counted and audited (never the secret; `reason` says which branch). The counters
@@ -161,8 +160,8 @@ async function verifyApiKey(ctx: VerifyContext, presented: Presented, options: V
     });
   const cacheKey = `api_key:${hashes[0]}`;
   const startedAt = cacheGeneration();
-  let r = fromCache<Awaited<ReturnType<typeof read>>>(config, cacheKey);
-  r ??= await readOrPrimary(ctx, read, (x) => x.key.length > 0);
+  const hit = fromCache<Awaited<ReturnType<typeof read>>>(config, cacheKey);
+  const r = hit ?? (await readOrPrimary(ctx, read, (x) => x.key.length > 0));
   const row = r.key[0];
   const reason = !row
     ? "unknown"
@@ -176,7 +175,8 @@ async function verifyApiKey(ctx: VerifyContext, presented: Presented, options: V
     const about = row && { userId: row.user.id, targetType: "api_key" as const, targetId: row.id };
     return failSecret(ctx, keys, { method: "api_key", reason, username: named }, about);
   }
-  keep(cacheKey, r, config.verifyCacheMs, startedAt);
+  // Kept from a fresh read only: a hit must not push its own bound further out.
+  if (!hit) keep(cacheKey, r, config.verifyCacheMs, startedAt);
   if (await overRateLimit(ctx, `api_key:${row.id}`)) return OVER_RATE_LIMIT;
   deferUse(ctx, apiKeys, row, hashes);
   const lineage: Lineage = { kind: "api_key", id: row.id, scopes: row.scopes, expiresAt: row.expiresAt };
@@ -238,8 +238,8 @@ async function verifyRegistryToken(ctx: VerifyContext, presented: Presented, opt
     });
   const cacheKey = `registry_token:${hashes[0]}`;
   const startedAt = cacheGeneration();
-  let r = fromCache<Awaited<ReturnType<typeof read>>>(config, cacheKey);
-  r ??= await readOrPrimary(ctx, read, (x) => x.token.length > 0);
+  const hit = fromCache<Awaited<ReturnType<typeof read>>>(config, cacheKey);
+  const r = hit ?? (await readOrPrimary(ctx, read, (x) => x.token.length > 0));
   const token = r.token[0];
   const reason = !token
     ? "unknown"
@@ -257,7 +257,8 @@ async function verifyRegistryToken(ctx: VerifyContext, presented: Presented, opt
       reason === "wrong_service" ? "wrong_service" : "invalid",
     );
   }
-  keep(cacheKey, r, config.verifyCacheMs, startedAt);
+  // Kept from a fresh read only: a hit must not push its own bound further out.
+  if (!hit) keep(cacheKey, r, config.verifyCacheMs, startedAt);
   if (await overRateLimit(ctx, `registry_token:${token.id}`)) return OVER_RATE_LIMIT;
   deferUse(ctx, registryTokens, token, hashes);
   const lineage: Lineage = {
