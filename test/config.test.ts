@@ -68,7 +68,20 @@ describe("configuration schema", () => {
       apiKeyRetentionMs: 30 * 86_400_000,
       peppers: { current: { version: 1 }, previous: null },
       admin: { username: env.KEYWARD_ADMIN_USER },
+      verifyCacheMs: 0,
+      d1ReadReplicas: false,
+      publicUrl: null,
     });
+  });
+
+  it("reads the new hot-path and publishing settings", async () => {
+    const config = await loadConfig({
+      ...env,
+      KEYWARD_VERIFY_CACHE_SECONDS: "60",
+      KEYWARD_D1_READ_REPLICAS: "true",
+      KEYWARD_PUBLIC_URL: "https://keyward.example.com/some/path",
+    });
+    expect(config).toMatchObject({ verifyCacheMs: 60_000, d1ReadReplicas: true, publicUrl: "https://keyward.example.com" });
   });
 
   it("takes the audience from the issuer and parses a pepper being rotated out", async () => {
@@ -101,6 +114,11 @@ describe("configuration schema", () => {
       message: "must have another version than KEYWARD_PEPPER_VERSION",
     },
     { setting: "KEYWARD_ADMIN_USER", value: "Root!", message: "is not a valid username" },
+    { setting: "KEYWARD_VERIFY_CACHE_SECONDS", value: "301", message: "must be at most 300" },
+    { setting: "KEYWARD_VERIFY_CACHE_SECONDS", value: "-1", message: "must be a whole number of seconds" },
+    { setting: "KEYWARD_D1_READ_REPLICAS", value: "yes", message: 'must be "true" or "false"' },
+    { setting: "KEYWARD_PUBLIC_URL", value: "keyward.example.com", message: "must be an http(s) URL" },
+    { setting: "KEYWARD_PUBLIC_URL", value: "ftp://keyward.example.com", message: "must be an http(s) URL" },
   ])("$setting=$value", ({ setting, value, message }) => {
     it("is refused with a message naming the setting", async () => {
       const failure = loadConfig({ ...env, [setting]: value });
