@@ -40,6 +40,8 @@ export async function mintRefreshToken(
     via: lineage.kind,
     apiKeyId: lineage.kind === "api_key" ? lineage.id : null,
     registryTokenId: lineage.kind === "registry_token" ? lineage.id : null,
+    deprecatedSecretId:
+      (lineage.kind === "api_key" || lineage.kind === "registry_token") && lineage.deprecated ? lineage.deprecated.id : null,
     service: input.service,
     clientId: input.clientId,
     secretHash,

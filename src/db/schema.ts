@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { type AnySQLiteColumn, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { type AnySQLiteColumn, check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /*
  * The data model for the whole of SPEC, so later surfaces add behaviour, not breaking
@@ -51,6 +51,8 @@ export const apiKeys = sqliteTable(
     lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
     // The client address of that use (written with lastUsedAt, at most once a minute).
     lastUsedIp: text("last_used_ip"),
+    // The last credential.expiring notice sent for the current expiresAt: 7 or 1 (days); null none.
+    expiryNotice: integer("expiry_notice"),
   },
   (t) => [
     uniqueIndex("api_keys_secret_hash").on(t.secretHash),
@@ -119,6 +121,8 @@ export const registryTokens = sqliteTable(
     lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
     // The client address of that use (written with lastUsedAt, at most once a minute).
     lastUsedIp: text("last_used_ip"),
+    // The last credential.expiring notice sent for the current expiresAt: 7 or 1 (days); null none.
+    expiryNotice: integer("expiry_notice"),
   },
   (t) => [
     uniqueIndex("registry_tokens_secret_hash").on(t.secretHash),
@@ -200,6 +204,35 @@ export const sessions = sqliteTable(
 );
 
 /**
+ * The old secret of a rotated API key or registry token: it authenticates as its credential
+ * until `sunsetAt` (each response says so with Deprecation and Sunset headers), then it is
+ * refused and the cron deletes it. Dies with its credential (FK cascade); exactly one of the
+ * two credential columns is set.
+ */
+export const deprecatedSecrets = sqliteTable(
+  "deprecated_secrets",
+  {
+    id: text("id").primaryKey(),
+    apiKeyId: text("api_key_id").references(() => apiKeys.id, { onDelete: "cascade" }),
+    registryTokenId: text("registry_token_id").references(() => registryTokens.id, { onDelete: "cascade" }),
+    secretHash: text("secret_hash").notNull(),
+    pepperVersion: integer("pepper_version").notNull(),
+    // When the rotation made it deprecated (the Deprecation header's date).
+    createdAt: createdAt(),
+    sunsetAt: integer("sunset_at", { mode: "timestamp_ms" }).notNull(),
+    lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+    lastUsedIp: text("last_used_ip"),
+  },
+  (t) => [
+    uniqueIndex("deprecated_secrets_secret_hash").on(t.secretHash),
+    index("deprecated_secrets_api_key").on(t.apiKeyId).where(sql`api_key_id IS NOT NULL`),
+    index("deprecated_secrets_registry_token").on(t.registryTokenId).where(sql`registry_token_id IS NOT NULL`),
+    index("deprecated_secrets_sunset").on(t.sunsetAt),
+    check("deprecated_secrets_one_credential", sql`(api_key_id IS NULL) <> (registry_token_id IS NULL)`),
+  ],
+);
+
+/**
  * `krf_` refresh tokens from /v2/auth, bound to a service and to the credential that minted
  * them (`via`): a password-minted one ends on a password change, a key- or token-minted one
  * is deleted with its parent (FK cascade) and checked against it (expiry, status, scopes) on
@@ -217,6 +250,8 @@ export const refreshTokens = sqliteTable(
       .default("password"),
     apiKeyId: text("api_key_id").references(() => apiKeys.id, { onDelete: "cascade" }),
     registryTokenId: text("registry_token_id").references(() => registryTokens.id, { onDelete: "cascade" }),
+    // Minted by a secret that a rotation has since deprecated: it ends with that secret.
+    deprecatedSecretId: text("deprecated_secret_id").references(() => deprecatedSecrets.id, { onDelete: "cascade" }),
     service: text("service").notNull(),
     clientId: text("client_id"),
     secretHash: text("secret_hash").notNull(),
@@ -233,6 +268,7 @@ export const refreshTokens = sqliteTable(
     index("refresh_tokens_expires").on(t.expiresAt),
     index("refresh_tokens_api_key").on(t.apiKeyId).where(sql`api_key_id IS NOT NULL`),
     index("refresh_tokens_registry_token").on(t.registryTokenId).where(sql`registry_token_id IS NOT NULL`),
+    index("refresh_tokens_deprecated_secret").on(t.deprecatedSecretId).where(sql`deprecated_secret_id IS NOT NULL`),
   ],
 );
 
@@ -283,6 +319,70 @@ export const authFailures = sqliteTable(
   (t) => [index("auth_failures_window").on(t.windowStart)],
 );
 
+/** Webhook endpoints (superusers manage them); the signing secret is sealed under the KEK. */
+export const webhookEndpoints = sqliteTable("webhook_endpoints", {
+  id: text("id").primaryKey(),
+  url: text("url").notNull(),
+  // JSON array of event types it receives.
+  events: text("events", { mode: "json" }).$type<string[]>().notNull(),
+  description: text("description"),
+  // AES-GCM envelope (crypto/envelope.ts, context "webhook:<id>") of the signing secret.
+  secretEnc: text("secret_enc").notNull(),
+  createdAt: createdAt(),
+  createdBy: text("created_by").notNull(),
+});
+
+/**
+ * The outbox: one row per event, written in the same db.batch as the change that caused it
+ * (webhooks/outbox.ts), and only when some endpoint receives its type. Never holds a secret.
+ */
+export const webhookEvents = sqliteTable(
+  "webhook_events",
+  {
+    id: text("id").primaryKey(),
+    type: text("type").notNull(),
+    createdAt: createdAt(),
+    data: text("data", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [index("webhook_events_created").on(t.createdAt)],
+);
+
+/** One event to one endpoint: written with the event, delivered (and retried) by the cron. */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    eventId: text("event_id")
+      .notNull()
+      .references(() => webhookEvents.id, { onDelete: "cascade" }),
+    endpointId: text("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    status: text("status", { enum: ["pending", "delivered", "failed"] }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }).notNull(),
+    lastAttemptAt: integer("last_attempt_at", { mode: "timestamp_ms" }),
+    // The receiver's last HTTP status, or null (no answer); `error` says why it failed.
+    responseStatus: integer("response_status"),
+    error: text("error"),
+    createdAt: createdAt(),
+    deliveredAt: integer("delivered_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    index("webhook_deliveries_due").on(t.nextAttemptAt).where(sql`status = 'pending'`),
+    index("webhook_deliveries_endpoint").on(t.endpointId, t.createdAt),
+    index("webhook_deliveries_event").on(t.eventId),
+  ],
+);
+
+/** keyward-wide settings a superuser changes at run time (e.g. "lifetime_policy"), as JSON. */
+export const settings = sqliteTable("settings", {
+  key: text("key").primaryKey(),
+  value: text("value", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+  updatedBy: text("updated_by").notNull(),
+});
+
 export type User = typeof users.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
 export type AuditEntry = typeof auditLog.$inferSelect;
@@ -292,3 +392,6 @@ export type RegistryToken = typeof registryTokens.$inferSelect;
 export type TokenAuthority = typeof tokenAuthorities.$inferSelect;
 export type RefreshToken = typeof refreshTokens.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
+export type DeprecatedSecret = typeof deprecatedSecrets.$inferSelect;
+export type WebhookEndpoint = typeof webhookEndpoints.$inferSelect;
+export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;

@@ -51,9 +51,19 @@ export type Lineage =
   | { kind: "password" }
   // A browser session: signed in with a password at `signedInAt` (Quay's fresh login).
   | { kind: "session"; id: string; signedInAt: Date }
-  | { kind: "api_key"; id: string; scopes: string[] | null; expiresAt: Date | null }
-  | { kind: "registry_token"; id: string; name: string; scopes: Scope[]; expiresAt: Date | null }
+  | { kind: "api_key"; id: string; scopes: string[] | null; expiresAt: Date | null; deprecated?: Deprecation }
+  | { kind: "registry_token"; id: string; name: string; scopes: Scope[]; expiresAt: Date | null; deprecated?: Deprecation }
   | { kind: "refresh_token"; id: string; parent: Exclude<Lineage, { kind: "refresh_token" }> };
+
+/**
+ * The secret presented was a rotated credential's old one (deprecated_secrets): it works until
+ * `sunsetAt` (the lineage's expiresAt is capped there), and what it mints ends with it.
+ */
+export interface Deprecation {
+  id: string;
+  deprecatedAt: Date;
+  sunsetAt: Date;
+}
 
 export type CredentialKind = Lineage["kind"];
 

@@ -79,6 +79,7 @@ export async function createApiKey(
     expiresAt: input.expiresAt ?? null,
     lastUsedAt: null,
     lastUsedIp: null,
+    expiryNotice: null,
   };
   await db.batch([
     db.insert(apiKeys).values(key),
@@ -152,6 +153,7 @@ export async function resetBuiltinApiKey(
     expiresAt: null,
     lastUsedAt: null,
     lastUsedIp: null,
+    expiryNotice: null,
   };
   const replaced = old ? eq(apiKeys.id, old.id) : sql`0`;
   const inserted = await batchNamed(db, {

@@ -88,6 +88,7 @@ export async function createToken(
     updatedByUserId: null,
     lastUsedAt: null,
     lastUsedIp: null,
+    expiryNotice: null,
   };
   try {
     await db.batch([
