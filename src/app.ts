@@ -124,6 +124,19 @@ function changesState(method: string, path: string): boolean {
   return !READ_ONLY_POSTS.has(path);
 }
 
+/**
+ * A response authenticated by a rotated credential's old secret says so: `Deprecation` (RFC
+ * 9745, when the rotation deprecated it) and `Sunset` (RFC 8594, when it stops working).
+ */
+function deprecationHeaders(c: Context<AppEnv>) {
+  const lineage = c.get("principal")?.lineage;
+  const deprecated =
+    lineage && (lineage.kind === "api_key" || lineage.kind === "registry_token") ? lineage.deprecated : undefined;
+  if (!deprecated) return;
+  c.header("Deprecation", `@${Math.floor(deprecated.deprecatedAt.getTime() / 1000)}`);
+  c.header("Sunset", deprecated.sunsetAt.toUTCString());
+}
+
 /** The one app factory, shared by the Worker and the tests. */
 export function createApp() {
   const app = createRouter();
@@ -132,6 +145,7 @@ export function createApp() {
     c.set("requestId", crypto.randomUUID());
     c.set("principal", null);
     await next();
+    deprecationHeaders(c);
     // Credentials pass through these responses: no shared cache may keep them.
     if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
     c.header("X-Content-Type-Options", "nosniff");

@@ -7,6 +7,7 @@ const PATH = "/api/v1/user/apikeys";
 const VIEW_FIELDS = [
   "createdAt",
   "creatorUa",
+  "deprecatedSecrets",
   "description",
   "expired",
   "expiresAt",

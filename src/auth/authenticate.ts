@@ -69,14 +69,20 @@ export function principalOrThrow(verification: Verification, invalidMessage = "I
   }
 }
 
-/** Verifies what the caller presented at `options.boundary`; 401/429 on failure (counted, audited). */
+/**
+ * Verifies what the caller presented at `options.boundary`; 401/429 on failure (counted,
+ * audited). The principal is the request's from then on (the audit actor, and a rotated
+ * secret's Deprecation/Sunset headers on whatever the response is).
+ */
 export async function verifyPresented(
   c: Context<AppEnv>,
   presented: Presented,
   options: VerifyOptions,
   invalidMessage?: string,
 ): Promise<Principal> {
-  return principalOrThrow(await verifyCredential(verifyContext(c), presented, options), invalidMessage);
+  const principal = principalOrThrow(await verifyCredential(verifyContext(c), presented, options), invalidMessage);
+  c.set("principal", principal);
+  return principal;
 }
 
 /** The caller named by an Authorization header (Basic or Bearer), or null when there is none. */

@@ -2,20 +2,31 @@ import { eq, sql } from "drizzle-orm";
 import type { Config } from "../config";
 import { batchNamed } from "../db/batch";
 import type { Db } from "../db/client";
-import { apiKeys, refreshTokens, registryTokens, sessions } from "../db/schema";
+import { apiKeys, deprecatedSecrets, refreshTokens, registryTokens, sessions } from "../db/schema";
 import type { Actor, Lineage } from "../domain/access";
 import { type PresentedKind, presentedKind } from "../domain/trust";
 import { auditInsertWhere } from "../services/audit";
 import { lookupHashes } from "./issue";
 import {
   apiKeyLookup,
+  deprecatedApiKeyLookup,
+  deprecatedRegistryTokenLookup,
+  refreshParentDeprecated,
   refreshParentKey,
   refreshParentToken,
   refreshTokenLookup,
   registryTokenLookup,
   sessionLookup,
 } from "./lookups";
-import { apiKeyState, refreshParentLineage, refreshTokenState, registryTokenState, sessionState } from "./state";
+import {
+  apiKeyState,
+  cappedAtSunset,
+  deprecatedState,
+  refreshParentLineage,
+  refreshTokenState,
+  registryTokenState,
+  sessionState,
+} from "./state";
 
 /*
  * A keyward secret resolved to what it is, whose it is and whether it is alive — without
@@ -30,6 +41,8 @@ export type SecretKind = Exclude<PresentedKind, "password" | "access_token">;
 export interface FoundSecret {
   kind: SecretKind;
   id: string;
+  /** A rotated credential's old secret: its deprecated_secrets row (`id` is the credential's). */
+  deprecatedId?: string;
   /** The user whose rights it carries (a registry token: whoever last set it). */
   user: { id: string; username: string; superuser: boolean; enabled: boolean };
   /** null when it would be accepted now; else why not (expired, disabled, parent_revoked…). */
@@ -58,7 +71,7 @@ export async function findSecret(db: Db, config: Config, secret: string): Promis
   switch (kind) {
     case "api_key": {
       const [key] = await apiKeyLookup(db, hashes);
-      if (!key) return null;
+      if (!key) return findDeprecatedApiKey(db, hashes);
       const lineage: Lineage = { kind, id: key.id, scopes: key.scopes, expiresAt: key.expiresAt };
       return {
         kind,
@@ -71,7 +84,7 @@ export async function findSecret(db: Db, config: Config, secret: string): Promis
     }
     case "registry_token": {
       const [token] = await registryTokenLookup(db, hashes);
-      if (!token) return null;
+      if (!token) return findDeprecatedRegistryToken(db, hashes);
       const lineage: Lineage = { kind, id: token.id, name: token.name, scopes: token.scopes, expiresAt: token.expiresAt };
       return {
         kind,
@@ -87,10 +100,11 @@ export async function findSecret(db: Db, config: Config, secret: string): Promis
         token: refreshTokenLookup(db, hashes),
         parentKey: refreshParentKey(db, hashes),
         parentToken: refreshParentToken(db, hashes),
+        parentDeprecated: refreshParentDeprecated(db, hashes),
       });
       const token = r.token[0];
       if (!token) return null;
-      const parents = { key: r.parentKey[0], token: r.parentToken[0] };
+      const parents = { key: r.parentKey[0], token: r.parentToken[0], deprecated: r.parentDeprecated[0] };
       const parent = refreshParentLineage(token.via, parents);
       return {
         kind,
@@ -115,6 +129,40 @@ export async function findSecret(db: Db, config: Config, secret: string): Promis
       };
     }
   }
+}
+
+/** A rotated API key's old secret: the key, alive until the secret's sunset. */
+async function findDeprecatedApiKey(db: Db, hashes: string[]): Promise<FoundSecret | null> {
+  const [key] = await deprecatedApiKeyLookup(db, hashes);
+  if (!key) return null;
+  const expiresAt = cappedAtSunset(key.expiresAt, key.sunsetAt);
+  const lineage: Lineage = { kind: "api_key", id: key.id, scopes: key.scopes, expiresAt };
+  return {
+    kind: "api_key",
+    ...common({ ...key, expiresAt }, lineage),
+    deprecatedId: key.deprecatedId,
+    deadReason: deprecatedState(key) ?? apiKeyState(key),
+    subject: key.user.username,
+    service: null,
+    clientId: null,
+  };
+}
+
+/** A rotated registry token's old secret: the token, alive until the secret's sunset. */
+async function findDeprecatedRegistryToken(db: Db, hashes: string[]): Promise<FoundSecret | null> {
+  const [token] = await deprecatedRegistryTokenLookup(db, hashes);
+  if (!token) return null;
+  const expiresAt = cappedAtSunset(token.expiresAt, token.sunsetAt);
+  const lineage: Lineage = { kind: "registry_token", id: token.id, name: token.name, scopes: token.scopes, expiresAt };
+  return {
+    kind: "registry_token",
+    ...common({ ...token, expiresAt }, lineage),
+    deprecatedId: token.deprecatedId,
+    deadReason: deprecatedState(token) ?? registryTokenState(token),
+    subject: token.name,
+    service: token.service,
+    clientId: null,
+  };
 }
 
 function common(
@@ -142,11 +190,12 @@ const TABLES = { api_key: apiKeys, registry_token: registryTokens, refresh_token
 export async function endSecret(
   db: Db,
   actor: Actor,
-  found: Pick<FoundSecret, "kind" | "id" | "user">,
+  found: Pick<FoundSecret, "kind" | "id" | "user" | "deprecatedId">,
   event: { kind: string; metadata?: Record<string, unknown> },
 ): Promise<boolean> {
-  const table = TABLES[found.kind];
-  const target = eq(table.id, found.id);
+  // A rotated credential's old secret ends alone: the credential and its new secret live on.
+  const table = found.deprecatedId ? deprecatedSecrets : TABLES[found.kind];
+  const target = eq(table.id, found.deprecatedId ?? found.id);
   const { removed } = await batchNamed(db, {
     audit: auditInsertWhere(
       db,
@@ -156,7 +205,11 @@ export async function endSecret(
         subjectUserId: found.user.id,
         targetType: found.kind,
         targetId: found.id,
-        metadata: { owner: found.user.username, ...event.metadata },
+        metadata: {
+          owner: found.user.username,
+          ...(found.deprecatedId ? { deprecatedSecretId: found.deprecatedId } : {}),
+          ...event.metadata,
+        },
       },
       sql`EXISTS (SELECT 1 FROM ${table} WHERE ${target})`,
     ),

@@ -33,6 +33,17 @@ export function sessionState(session: Owner & { expiresAt: Date }, now = Date.no
   return session.user.enabled ? null : "user_disabled";
 }
 
+/** A rotated credential's old secret: refused from its sunset on (its credential's state applies too). */
+export function deprecatedState(secret: { sunsetAt: Date }, now = Date.now()): "sunset" | null {
+  return isPast(secret.sunsetAt, now) ? "sunset" : null;
+}
+
+/** The earlier of a credential's expiry and its deprecated secret's sunset: when what it mints must end. */
+export function cappedAtSunset(expiresAt: Date | null, sunsetAt: Date | undefined): Date | null {
+  if (!sunsetAt) return expiresAt;
+  return expiresAt && expiresAt < sunsetAt ? expiresAt : sunsetAt;
+}
+
 /** A refresh token's parent, as read beside it: dead with it, or alive with its narrowing. */
 export interface RefreshParents {
   key: { id: string; scopes: string[] | null; expiresAt: Date | null } | undefined;
@@ -46,15 +57,19 @@ export interface RefreshParents {
         service: string;
       }
     | undefined;
+  /** The deprecated secret it was minted with, if it was (read by the token's deprecatedSecretId). */
+  deprecated?: { id: string; sunsetAt: Date } | undefined;
 }
 
 export function refreshTokenState(
-  token: Owner & { via: string; expiresAt: Date; service: string },
+  token: Owner & { via: string; expiresAt: Date; service: string; deprecatedSecretId?: string | null },
   parents: RefreshParents,
   now = Date.now(),
 ): string | null {
   if (isPast(token.expiresAt, now)) return "expired";
   if (!token.user.enabled) return "user_disabled";
+  // Minted with a secret a rotation deprecated: it ends with that secret.
+  if (token.deprecatedSecretId && (!parents.deprecated || deprecatedState(parents.deprecated, now))) return "parent_rotated";
   if (token.via === "api_key") {
     if (!parents.key) return "parent_revoked";
     return isPast(parents.key.expiresAt, now) ? "parent_expired" : null;
@@ -73,13 +88,14 @@ export function refreshTokenState(
 /** The lineage a refresh token carries: its parent's (a password, a key, a registry token); null when that is gone. */
 export function refreshParentLineage(via: string, parents: RefreshParents): Exclude<Lineage, { kind: "refresh_token" }> | null {
   if (via === "password") return { kind: "password" };
+  const sunsetAt = parents.deprecated?.sunsetAt;
   if (via === "api_key" && parents.key) {
     const key = parents.key;
-    return { kind: "api_key", id: key.id, scopes: key.scopes, expiresAt: key.expiresAt };
+    return { kind: "api_key", id: key.id, scopes: key.scopes, expiresAt: cappedAtSunset(key.expiresAt, sunsetAt) };
   }
   if (via === "registry_token" && parents.token) {
     const t = parents.token;
-    return { kind: "registry_token", id: t.id, name: t.name, scopes: t.scopes, expiresAt: t.expiresAt };
+    return { kind: "registry_token", id: t.id, name: t.name, scopes: t.scopes, expiresAt: cappedAtSunset(t.expiresAt, sunsetAt) };
   }
   return null;
 }

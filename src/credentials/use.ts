@@ -1,13 +1,13 @@
 import { and, eq, isNull, lt, or } from "drizzle-orm";
 import type { Config } from "../config";
 import type { Db } from "../db/client";
-import type { apiKeys, refreshTokens, registryTokens } from "../db/schema";
+import type { apiKeys, deprecatedSecrets, refreshTokens, registryTokens } from "../db/schema";
 
 /** lastUsed is written at most once per credential per this interval (SPEC §4.1). */
 export const LAST_USED_GRANULARITY_MS = 60_000;
 
-/** The tables that hold a secret's hash; they share id, secret_hash, pepper_version, last_used_at. */
-export type SecretTable = typeof apiKeys | typeof registryTokens | typeof refreshTokens;
+/** The tables that hold a secret's hash; they share id, secret_hash, pepper_version, last_used_at, last_used_ip. */
+export type SecretTable = typeof apiKeys | typeof registryTokens | typeof refreshTokens | typeof deprecatedSecrets;
 
 export interface UsedCredential {
   id: string;

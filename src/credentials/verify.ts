@@ -4,8 +4,8 @@ import { burnPasswordCheck, hashPassword, isPasswordText, needsRehash, verifyPas
 import { hashSecret } from "../crypto/secrets";
 import { batchNamed } from "../db/batch";
 import type { Db } from "../db/client";
-import { apiKeys, refreshTokens, registryTokens, type User, users } from "../db/schema";
-import type { Actor, Grant, Lineage, Principal } from "../domain/access";
+import { apiKeys, deprecatedSecrets, refreshTokens, registryTokens, type User, users } from "../db/schema";
+import type { Actor, Deprecation, Grant, Lineage, Principal } from "../domain/access";
 import { USERNAME_PATTERN } from "../domain/names";
 import { accepts, type Boundary, presentedKind } from "../domain/trust";
 import { ApiError } from "../errors";
@@ -24,6 +24,11 @@ import { lookupHashes } from "./issue";
 import {
   apiKeyLookup,
   apiKeyOwner,
+  deprecatedApiKeyLookup,
+  deprecatedApiKeyOwner,
+  deprecatedRegistryTokenLookup,
+  deprecatedTokenRightsBase,
+  refreshParentDeprecated,
   refreshParentKey,
   refreshParentToken,
   refreshTokenLookup,
@@ -35,7 +40,15 @@ import {
 } from "./lookups";
 import { forget, hashFingerprint, memoKey, recall, remember } from "./passwordMemo";
 import { touchSession } from "./sessions";
-import { apiKeyState, refreshParentLineage, refreshTokenState, registryTokenState, sessionState } from "./state";
+import {
+  apiKeyState,
+  cappedAtSunset,
+  deprecatedState,
+  refreshParentLineage,
+  refreshTokenState,
+  registryTokenState,
+  sessionState,
+} from "./state";
 import { recordUse, type SecretTable, type UsedCredential } from "./use";
 import { cached, cacheGeneration, keep } from "./verifyCache";
 
@@ -163,6 +176,10 @@ async function verifyApiKey(ctx: VerifyContext, presented: Presented, options: V
   const hit = fromCache<Awaited<ReturnType<typeof read>>>(config, cacheKey);
   const r = hit ?? (await readOrPrimary(ctx, read, (x) => x.key.length > 0));
   const row = r.key[0];
+  if (!row) {
+    const old = await verifyDeprecatedApiKey(ctx, presented, hashes, withAccess);
+    if (old) return old;
+  }
   const reason = !row
     ? "unknown"
     : presented.username !== null && presented.username !== row.user.username
@@ -241,6 +258,10 @@ async function verifyRegistryToken(ctx: VerifyContext, presented: Presented, opt
   const hit = fromCache<Awaited<ReturnType<typeof read>>>(config, cacheKey);
   const r = hit ?? (await readOrPrimary(ctx, read, (x) => x.token.length > 0));
   const token = r.token[0];
+  if (!token) {
+    const old = await verifyDeprecatedRegistryToken(ctx, presented, hashes, options);
+    if (old) return old;
+  }
   const reason = !token
     ? "unknown"
     : token.name !== presented.username
@@ -271,6 +292,94 @@ async function verifyRegistryToken(ctx: VerifyContext, presented: Presented, opt
   return { ok: true, principal: { user: token.user, lineage, access: accessOf(r.access) } };
 }
 
+/*
+ * A secret that is no credential's current one may be a rotated credential's old secret: it is
+ * looked up then (one more round trip, on the primary when there are replicas — a rotation is
+ * seconds old at most), so the hot path never pays for rotation. Null: not a deprecated secret
+ * either (the caller refuses it as unknown). Once found, it is the credential: the same
+ * liveness, username and service checks, the same rate limit — and its sunset.
+ */
+
+async function verifyDeprecatedApiKey(
+  ctx: VerifyContext,
+  presented: Presented,
+  hashes: string[],
+  withAccess: boolean,
+): Promise<Verification | null> {
+  const db = ctx.primary ?? ctx.db;
+  const r = await batchNamed(db, {
+    key: deprecatedApiKeyLookup(db, hashes),
+    access: withAccess ? accessQueries(db, deprecatedApiKeyOwner(db, hashes)) : [],
+  });
+  const row = r.key[0];
+  if (!row) return null;
+  const reason =
+    presented.username !== null && presented.username !== row.user.username
+      ? "wrong_user"
+      : (deprecatedState(row) ?? apiKeyState(row));
+  if (reason) {
+    const named = presented.username === row.user.username ? presented.username : null;
+    const about = { userId: row.user.id, targetType: "api_key" as const, targetId: row.id };
+    return failSecret(ctx, { client: ctx.client }, { method: "api_key", reason, username: named, deprecated: true }, about);
+  }
+  if (await overRateLimit(ctx, `api_key:${row.id}`)) return OVER_RATE_LIMIT;
+  const deprecated = useDeprecated(ctx, row, hashes);
+  const expiresAt = cappedAtSunset(row.expiresAt, row.sunsetAt);
+  const lineage: Lineage = { kind: "api_key", id: row.id, scopes: row.scopes, expiresAt, deprecated };
+  return { ok: true, principal: { user: row.user, lineage, access: accessOf(withAccess ? r.access : undefined) } };
+}
+
+async function verifyDeprecatedRegistryToken(
+  ctx: VerifyContext,
+  presented: Presented,
+  hashes: string[],
+  options: VerifyOptions,
+): Promise<Verification | null> {
+  const db = ctx.primary ?? ctx.db;
+  const r = await batchNamed(db, {
+    token: deprecatedRegistryTokenLookup(db, hashes),
+    access: accessQueries(db, deprecatedTokenRightsBase(db, hashes)),
+  });
+  const token = r.token[0];
+  if (!token) return null;
+  const reason =
+    token.name !== presented.username
+      ? "wrong_user"
+      : (deprecatedState(token) ?? registryTokenState(token) ?? (token.service !== options.service ? "wrong_service" : null));
+  if (reason) {
+    const named = token.name === presented.username ? token.id : null;
+    const about = { userId: token.user.id, targetType: "registry_token" as const, targetId: token.id };
+    const metadata = { method: "registry_token", reason, token: named, deprecated: true };
+    return failSecret(ctx, { client: ctx.client }, metadata, about, reason === "wrong_service" ? "wrong_service" : "invalid");
+  }
+  if (await overRateLimit(ctx, `registry_token:${token.id}`)) return OVER_RATE_LIMIT;
+  const deprecated = useDeprecated(ctx, token, hashes);
+  const lineage: Lineage = {
+    kind: "registry_token",
+    id: token.id,
+    name: token.name,
+    scopes: token.scopes,
+    expiresAt: cappedAtSunset(token.expiresAt, token.sunsetAt),
+    deprecated,
+  };
+  return { ok: true, principal: { user: token.user, lineage, access: accessOf(r.access) } };
+}
+
+/** A deprecated secret's own lastUsed (what the listing shows), and what the lineage says of it. */
+function useDeprecated(
+  ctx: VerifyContext,
+  row: { deprecatedId: string; deprecatedAt: Date; sunsetAt: Date; lastUsedAt: Date | null; pepperVersion: number },
+  hashes: string[],
+): Deprecation {
+  deferUse(
+    ctx,
+    deprecatedSecrets,
+    { id: row.deprecatedId, lastUsedAt: row.lastUsedAt, pepperVersion: row.pepperVersion },
+    hashes,
+  );
+  return { id: row.deprecatedId, deprecatedAt: row.deprecatedAt, sunsetAt: row.sunsetAt };
+}
+
 async function verifyRefreshToken(ctx: VerifyContext, secret: string, options: VerifyOptions): Promise<Verification> {
   const { config } = ctx;
   const hashes = await lookupHashes(secret, config);
@@ -280,11 +389,12 @@ async function verifyRefreshToken(ctx: VerifyContext, secret: string, options: V
       token: refreshTokenLookup(db, hashes),
       parentKey: refreshParentKey(db, hashes),
       parentToken: refreshParentToken(db, hashes),
+      parentDeprecated: refreshParentDeprecated(db, hashes),
       access: accessQueries(db, refreshTokenUser(db, hashes)),
     });
   const r = await readOrPrimary(ctx, read, (x) => x.token.length > 0);
   const token = r.token[0];
-  const parents = { key: r.parentKey[0], token: r.parentToken[0] };
+  const parents = { key: r.parentKey[0], token: r.parentToken[0], deprecated: r.parentDeprecated[0] };
   const reason = !token
     ? "unknown"
     : (refreshTokenState(token, parents) ?? (token.service !== options.service ? "wrong_service" : null));

@@ -7,6 +7,7 @@ import { meteredD1, QUERY_BUDGET, QueryBudget } from "./budget";
 import type { Job, JobResult } from "./context";
 import { sweepAuthFailures, sweepSpentJtis, trimAuditLog } from "./housekeeping";
 import { gcServiceKeys, retireSigningKeys, rotateSigningKeys } from "./serviceKeys";
+import { sweepDeprecatedSecrets } from "./sweepDeprecatedSecrets";
 import { sweepExpiredApiKeys } from "./sweepExpiredApiKeys";
 import { sweepExpiredRefreshTokens } from "./sweepExpiredRefreshTokens";
 import { sweepExpiredRegistryTokens } from "./sweepExpiredRegistryTokens";
@@ -22,6 +23,7 @@ export const CRON_JOBS: Record<string, Record<string, Job>> = {
     sweepExpiredRegistryTokens,
     sweepExpiredRefreshTokens,
     sweepExpiredSessions,
+    sweepDeprecatedSecrets,
     sweepAuthFailures,
     sweepSpentJtis,
     retireSigningKeys,

@@ -34,6 +34,8 @@ function withinScopes(scopes: string[] | null, mine: string[]): boolean {
 export function narrowToCallerKey(lineage: Lineage, input: NewApiKey): NewApiKey {
   const caller = apiKeyOf(lineage);
   if (!caller) return input;
+  // A rotated key's old secret is on its way out: what it made would outlive it.
+  if (caller.deprecated) throw forbidden("A rotated key's old secret cannot create keys; use the new secret");
   const parentId = caller.id;
   let { scopes, expiresAt } = input;
   if (caller.scopes) {
@@ -184,7 +186,7 @@ export async function resetBuiltinApiKey(
 }
 
 /** Whether key `id` was made, directly or through other keys, with key `ancestor`. */
-async function descendsFrom(db: Db, id: string, ancestor: string): Promise<boolean> {
+export async function descendsFrom(db: Db, id: string, ancestor: string): Promise<boolean> {
   const rows = await db.all<{ id: string }>(sql`
     WITH RECURSIVE up(id, parent_id) AS (
       SELECT id, parent_id FROM api_keys WHERE id = ${id}

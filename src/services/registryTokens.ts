@@ -2,7 +2,7 @@ import { and, asc, count, eq, gt } from "drizzle-orm";
 import type { Config } from "../config";
 import { newSecret } from "../credentials/issue";
 import type { Db } from "../db/client";
-import { type Registry, type RegistryToken, refreshTokens, registryTokens } from "../db/schema";
+import { deprecatedSecrets, type Registry, type RegistryToken, refreshTokens, registryTokens } from "../db/schema";
 import type { Principal } from "../domain/access";
 import { badRequest, conflict, notFound } from "../errors";
 import { type Actor, auditInsert } from "./audit";
@@ -140,8 +140,10 @@ export async function replaceToken(
       })
       .where(eq(registryTokens.id, existing.id))
       .returning(),
-    // A new secret: refresh tokens minted with the old one end with it.
+    // A new secret: refresh tokens minted with the old one end with it, and so do the old
+    // secrets a rotation left working (a replacement is an end, not a rotation).
     db.delete(refreshTokens).where(eq(refreshTokens.registryTokenId, existing.id)),
+    db.delete(deprecatedSecrets).where(eq(deprecatedSecrets.registryTokenId, existing.id)),
     auditInsert(db, actor, {
       kind: "registry_token.replace",
       subjectUserId: existing.createdByUserId,

@@ -1,5 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { webhookDeliveries, webhookEvents } from "../db/schema";
 
 /*
  * The webhook outbox. An event is written in the same db.batch (one transaction) as the change
@@ -41,14 +42,12 @@ export function eventInserts(db: Db, event: WebhookEvent, options: { condition?:
   const at = (options.at ?? new Date()).getTime();
   const wanted = sql`EXISTS (SELECT 1 FROM webhook_endpoints e WHERE ${received(event.type)})`;
   const condition = options.condition ? sql`${wanted} AND (${options.condition})` : wanted;
+  // INSERT … SELECT through Drizzle's insert builder (a raw db.run cannot go in a D1 batch);
+  // the selected values follow the tables' column order.
   return [
-    db.run(
-      sql`INSERT INTO webhook_events (id, type, created_at, data)
-          SELECT ${id}, ${event.type}, ${at}, ${JSON.stringify(event.data)} WHERE ${condition}`,
-    ),
-    db.run(
-      sql`INSERT INTO webhook_deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at, created_at)
-          SELECT lower(hex(randomblob(16))), ${id}, e.id, 'pending', 0, ${at}, ${at}
+    db.insert(webhookEvents).select(sql`SELECT ${id}, ${event.type}, ${at}, ${JSON.stringify(event.data)} WHERE ${condition}`),
+    db.insert(webhookDeliveries).select(
+      sql`SELECT lower(hex(randomblob(16))), ${id}, e.id, 'pending', 0, ${at}, NULL, NULL, NULL, ${at}, NULL
           FROM webhook_endpoints e
           WHERE ${received(event.type)} AND EXISTS (SELECT 1 FROM webhook_events WHERE id = ${id})`,
     ),

@@ -18,5 +18,7 @@ export function ionosRouter() {
     .openapi(routes.getTokenRoute, h.getTokenHandler)
     .openapi(routes.putTokenRoute, h.putTokenHandler)
     .openapi(routes.patchTokenRoute, h.patchTokenHandler)
-    .openapi(routes.deleteTokenRoute, h.deleteTokenHandler);
+    .openapi(routes.deleteTokenRoute, h.deleteTokenHandler)
+    .openapi(routes.rotateTokenRoute, h.rotateTokenHandler)
+    .openapi(routes.endDeprecatedRoute, h.endDeprecatedHandler);
 }

@@ -15,6 +15,13 @@ import {
   replaceToken,
   type TokenFields,
 } from "../../services/registryTokens";
+import {
+  type DeprecatedView,
+  endDeprecatedSecret,
+  liveDeprecatedSecrets,
+  ownedRegistryToken,
+  rotateRegistryToken,
+} from "../../services/rotation";
 import type * as routes from "./ionos.routes";
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
@@ -35,7 +42,7 @@ function registryView(r: Registry) {
 }
 
 /** IONOS's token object; the password is "" except in the response that set it. */
-function tokenView(t: RegistryToken, password = "") {
+function tokenView(t: RegistryToken, password = "", deprecatedSecrets: DeprecatedView[] = []) {
   return {
     id: t.id,
     type: "token" as const,
@@ -50,6 +57,7 @@ function tokenView(t: RegistryToken, password = "") {
       state: "Ready",
       lastUsed: iso(t.lastUsedAt), // keyward extensions
       lastUsedIp: t.lastUsedIp,
+      deprecatedSecrets,
     },
     properties: {
       name: t.name,
@@ -123,6 +131,11 @@ export const listTokensHandler: RouteHandler<typeof routes.listTokensRoute, AppE
   const offset = Number(query.offset);
   const limit = Number(query.limit);
   const { items, total } = await listTokens(c.get("db"), registry, { offset, limit, after: query.after });
+  const deprecated = await liveDeprecatedSecrets(
+    c.get("db"),
+    "registryTokenId",
+    items.map((t) => t.id),
+  );
   const base = `/registries/${registry.id}/tokens`;
   const link = (o: number) => `${base}?offset=${o}&limit=${limit}`;
   const links: { previous?: string; self: string; next?: string } = {
@@ -139,7 +152,7 @@ export const listTokensHandler: RouteHandler<typeof routes.listTokensRoute, AppE
       id: `${registry.id}/tokens`,
       type: "collection" as const,
       href: base,
-      items: items.map((t) => tokenView(t)),
+      items: items.map((t) => tokenView(t, "", deprecated.get(t.id))),
       offset: query.after ? 0 : offset,
       limit,
       count: items.length,
@@ -163,7 +176,9 @@ export const createTokenHandler: RouteHandler<typeof routes.createTokenRoute, Ap
 
 export const getTokenHandler: RouteHandler<typeof routes.getTokenRoute, AppEnv> = async (c) => {
   const { registryId, tokenId } = c.req.valid("param");
-  return c.json(tokenView(await getToken(c.get("db"), await managed(c, registryId), tokenId.toLowerCase())), 200);
+  const token = await getToken(c.get("db"), await managed(c, registryId), tokenId.toLowerCase());
+  const deprecated = await liveDeprecatedSecrets(c.get("db"), "registryTokenId", [token.id]);
+  return c.json(tokenView(token, "", deprecated.get(token.id)), 200);
 };
 
 export const putTokenHandler: RouteHandler<typeof routes.putTokenRoute, AppEnv> = async (c) => {
@@ -203,5 +218,31 @@ export const deleteTokenHandler: RouteHandler<typeof routes.deleteTokenRoute, Ap
   const { registryId, tokenId } = c.req.valid("param");
   const existing = await getToken(c.get("db"), await managed(c, registryId), tokenId.toLowerCase());
   await deleteToken(c.get("db"), actorOf(c), existing);
+  return c.body(null, 204);
+};
+
+export const rotateTokenHandler: RouteHandler<typeof routes.rotateTokenRoute, AppEnv> = async (c) => {
+  const { registryId, tokenId } = c.req.valid("param");
+  const db = c.get("db");
+  const existing = await getToken(db, await managed(c, registryId), tokenId.toLowerCase());
+  const { gracePeriodSeconds } = c.req.valid("json");
+  const { token, password } = await rotateRegistryToken(
+    db,
+    c.get("config"),
+    actorOf(c),
+    currentUser(c),
+    existing,
+    gracePeriodSeconds,
+  );
+  const deprecated = await liveDeprecatedSecrets(db, "registryTokenId", [token.id]);
+  return c.json(tokenView(token, password, deprecated.get(token.id)), 201);
+};
+
+export const endDeprecatedHandler: RouteHandler<typeof routes.endDeprecatedRoute, AppEnv> = async (c) => {
+  const { registryId, tokenId, secretId } = c.req.valid("param");
+  const db = c.get("db");
+  const token = await getToken(db, await managed(c, registryId), tokenId.toLowerCase());
+  const credential = { id: token.id, ownerId: token.createdByUserId, owned: ownedRegistryToken(token) };
+  await endDeprecatedSecret(db, actorOf(c), "registryTokenId", credential, secretId.toLowerCase());
   return c.body(null, 204);
 };

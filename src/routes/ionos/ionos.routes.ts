@@ -2,10 +2,12 @@ import { createRoute } from "@hono/zod-openapi";
 import { authenticate, requireUser } from "../../auth/authenticate";
 import { requireFreshLogin } from "../../auth/session";
 import { basicOrBearer, jsonBody, jsonResponse, keyApiBodyLimit } from "../common";
+import { RotateBody } from "../user/apikeys.routes";
 import {
   Collection,
   CreateRegistryBody,
   CreateTokenBody,
+  DeprecatedSecretParams,
   IonosError,
   ListQuery,
   PatchRegistryBody,
@@ -152,4 +154,31 @@ export const deleteTokenRoute = createRoute({
   summary: "Delete a token",
   request: { params: TokenIdParams },
   responses: { 204: { description: "Deleted" }, ...errors },
+});
+
+export const rotateTokenRoute = createRoute({
+  method: "post",
+  path: "/registries/{registryId}/tokens/{tokenId}/rotate",
+  tags: tokenTags,
+  security: basicOrBearer,
+  middleware: [...writer, requireFreshLogin],
+  summary:
+    "keyward extension: a new password; the old one keeps working for the grace period (Deprecation and Sunset headers), then ends",
+  request: { params: TokenIdParams, body: jsonBody(RotateBody) },
+  responses: {
+    201: jsonResponse(TokenView, "The token with its new password (only here); metadata.deprecatedSecrets lists the old one"),
+    ...errors,
+    409: err("Rotated by another request at the same time"),
+  },
+});
+
+export const endDeprecatedRoute = createRoute({
+  method: "delete",
+  path: "/registries/{registryId}/tokens/{tokenId}/deprecated-secrets/{secretId}",
+  tags: tokenTags,
+  security: basicOrBearer,
+  middleware: user,
+  summary: "keyward extension: end a rotated token's old password before its sunset",
+  request: { params: DeprecatedSecretParams },
+  responses: { 204: { description: "Ended" }, ...errors },
 });

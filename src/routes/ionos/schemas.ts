@@ -14,6 +14,12 @@ export const TokenIdParams = RegistryIdParam.extend({
     .regex(UUID, "must be a UUID")
     .openapi({ param: { name: "tokenId", in: "path" } }),
 });
+export const DeprecatedSecretParams = TokenIdParams.extend({
+  secretId: z
+    .string()
+    .regex(UUID, "must be a UUID")
+    .openapi({ param: { name: "secretId", in: "path" } }),
+});
 
 export const NAME_PATTERN = /^[a-z][-a-z0-9]{1,61}[a-z0-9]$/;
 const Name = z.string().regex(NAME_PATTERN, "must match ^[a-z][-a-z0-9]{1,61}[a-z0-9]$");

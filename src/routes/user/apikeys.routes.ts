@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { authenticate, requireUser } from "../../auth/authenticate";
 import { requireFreshLogin } from "../../auth/session";
 import { FOREVER, MAX_LIFETIME_MINUTES } from "../../services/apiKeys";
+import { MAX_GRACE_SECONDS } from "../../services/rotation";
 import {
   basicOrBearer,
   conflictError,
@@ -15,6 +16,31 @@ import {
 } from "../common";
 
 const tags = ["API keys (all kinds)"];
+
+export const DeprecatedSecretView = z
+  .object({
+    id: z.uuid(),
+    deprecatedAt: z.string().openapi({ description: "When a rotation replaced it" }),
+    sunsetAt: z.string().openapi({ description: "From then on it is refused (and the cron deletes it)" }),
+    lastUsedAt: z.string().nullable(),
+    lastUsedIp: z.string().nullable(),
+  })
+  .openapi("DeprecatedSecret");
+
+export const RotateBody = z
+  .object({
+    gracePeriodSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_GRACE_SECONDS)
+      .openapi({
+        description: `How long the old secret keeps working: 0 (it ends now) to ${MAX_GRACE_SECONDS} (7 days)`,
+        example: 3600,
+      }),
+  })
+  .strict()
+  .openapi("RotateCredential");
 
 export const ApiKeyView = z
   .object({
@@ -32,8 +58,15 @@ export const ApiKeyView = z
     lastUsedIp: z.string().nullable().openapi({ description: "The client address of that use" }),
     parentId: z.string().nullable().openapi({ description: "The key this one was made with; it dies with it" }),
     creatorUa: z.string().nullable(),
+    deprecatedSecrets: z.array(DeprecatedSecretView).openapi({
+      description: "Old secrets of a rotation that still work until their sunset, with their own last use",
+    }),
   })
   .openapi("ApiKey");
+
+const KeyId = z.object({
+  id: z.uuid({ error: "must be an API key id (a UUID)" }).openapi({ param: { name: "id", in: "path" } }),
+});
 
 const WithSecret = ApiKeyView.extend({
   apiKey: z.string().openapi({ description: "The secret. Shown only in this response." }),
@@ -105,4 +138,37 @@ export const revokeRoute = createRoute({
     }),
   },
   responses: { 204: { description: "Revoked" }, ...standardErrors, ...notFoundError },
+});
+
+export const rotateRoute = createRoute({
+  method: "post",
+  path: "/api/v1/user/apikeys/{id}/rotate",
+  tags,
+  summary: "Give a key a new secret; the old one keeps working for the grace period (Deprecation and Sunset headers), then ends",
+  security: basicOrBearer,
+  middleware: [keyApiBodyLimit, ...middleware, requireFreshLogin],
+  request: { params: KeyId, body: jsonBody(RotateBody) },
+  responses: {
+    201: jsonResponse(WithSecret, "The key with its new secret (shown only here); deprecatedSecrets lists the old one"),
+    ...standardErrors,
+    ...notFoundError,
+    ...conflictError,
+  },
+});
+
+export const endDeprecatedRoute = createRoute({
+  method: "delete",
+  path: "/api/v1/user/apikeys/{id}/deprecated-secrets/{secretId}",
+  tags,
+  summary: "End a rotated key's old secret before its sunset (and the refresh tokens it minted)",
+  security: basicOrBearer,
+  middleware,
+  request: {
+    params: KeyId.extend({
+      secretId: z
+        .uuid({ error: "must be a deprecated secret's id (a UUID)" })
+        .openapi({ param: { name: "secretId", in: "path" } }),
+    }),
+  },
+  responses: { 204: { description: "Ended" }, ...standardErrors, ...notFoundError },
 });

@@ -8,5 +8,7 @@ export function userApiKeysRouter() {
     .openapi(routes.listRoute, h.list)
     .openapi(routes.createExtraKeyRoute, h.create)
     .openapi(routes.resetBuiltinRoute, h.resetBuiltin)
-    .openapi(routes.revokeRoute, h.revoke);
+    .openapi(routes.revokeRoute, h.revoke)
+    .openapi(routes.rotateRoute, h.rotate)
+    .openapi(routes.endDeprecatedRoute, h.endDeprecated);
 }
