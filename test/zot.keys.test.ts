@@ -21,6 +21,7 @@ describe.each(PATHS)("zot API keys at %s", (path) => {
         "apiKey",
         "createdAt",
         "creatorUa",
+        "deprecatedSecrets",
         "expirationDate",
         "generatedBy",
         "isExpired",

@@ -16,6 +16,13 @@ import {
   resetBuiltinApiKey,
   revokeApiKey,
 } from "../services/apiKeys";
+import {
+  apiKeyRotationRefusal,
+  endDeprecatedSecret,
+  liveDeprecatedSecrets,
+  ownedApiKey,
+  rotateApiKey,
+} from "../services/rotation";
 import { type ConsoleContext, csrfOf, formOf, page, signedIn, staleRedirect } from "./context";
 import { CsrfField, expiryText, KEY_WARNING, LastUse, PostButton, SecretOnce, Time } from "./ui";
 
@@ -40,10 +47,30 @@ const NewKeyForm = z.object({
 
 const Uuid = z.uuid();
 
+/** How long a rotated key's old secret keeps working, in seconds. */
+export const GRACE_PERIODS = [
+  [0, "End it now"],
+  [3600, "1 hour"],
+  [86400, "1 day"],
+  [604800, "7 days"],
+] as const;
+
+const RotateForm = z.object({
+  grace: z.coerce
+    .number()
+    .int()
+    .refine((n) => GRACE_PERIODS.some(([s]) => s === n), "Choose how long the old secret keeps working"),
+});
+
 async function keysPage(c: ConsoleContext, extra?: { secret?: string; error?: string; status?: 200 | 400 | 403 | 409 }) {
   const { user } = signedIn(c);
   const keys = await listApiKeys(c.get("db"), user);
   keys.sort((a, b) => Number(b.kind === "builtin") - Number(a.kind === "builtin"));
+  const oldSecrets = await liveDeprecatedSecrets(
+    c.get("db"),
+    "apiKeyId",
+    keys.map((k) => k.id),
+  );
   const csrf = await csrfOf(c);
   const hasBuiltin = keys.some((k) => k.kind === "builtin");
   return page(
@@ -80,7 +107,7 @@ async function keysPage(c: ConsoleContext, extra?: { secret?: string; error?: st
               </td>
             </tr>
           )}
-          {keys.map((key) => (
+          {keys.map((key) => [
             <tr class={isExpired(key) ? "expired" : undefined} data-key-id={key.id}>
               <td>
                 <span class="badge">{KIND_LABEL[key.kind]}</span>
@@ -92,14 +119,42 @@ async function keysPage(c: ConsoleContext, extra?: { secret?: string; error?: st
                 <LastUse at={key.lastUsedAt} ip={key.lastUsedIp} />
               </td>
               <td>
+                <a href={`/console/keys/${key.id}/rotate`} aria-label={`Rotate ${key.label}`}>
+                  Rotate
+                </a>{" "}
                 {key.kind === "builtin" ? (
                   <a href="/console/keys/builtin/reset">Reset</a>
                 ) : (
                   <PostButton action={`/console/keys/${key.id}/revoke`} label="Revoke" csrf={csrf} danger name={key.label} />
                 )}
               </td>
-            </tr>
-          ))}
+            </tr>,
+            ...(oldSecrets.get(key.id) ?? []).map((old) => (
+              <tr class="deprecated" data-deprecated-id={old.id}>
+                <td>
+                  <span class="badge">Old secret</span>
+                </td>
+                <td colspan={2} class="muted">
+                  Rotated <Time at={new Date(old.deprecatedAt)} />; still works until <Time at={new Date(old.sunsetAt)} />
+                </td>
+                <td>
+                  Sunset <Time at={new Date(old.sunsetAt)} />
+                </td>
+                <td>
+                  <LastUse at={old.lastUsedAt ? new Date(old.lastUsedAt) : null} ip={old.lastUsedIp} />
+                </td>
+                <td>
+                  <PostButton
+                    action={`/console/keys/${key.id}/deprecated/${old.id}/end`}
+                    label="End now"
+                    csrf={csrf}
+                    danger
+                    name={`the old secret of ${key.label}`}
+                  />
+                </td>
+              </tr>
+            )),
+          ])}
         </tbody>
       </table>
       {!hasBuiltin && (
@@ -170,6 +225,70 @@ export function accountPages(app: Hono<AppEnv>) {
     if (!id.success) return keysPage(c, { error: "No such key.", status: 400 });
     try {
       await revokeApiKey(c.get("db"), actorOf(c), user, id.data, lineage);
+    } catch (err) {
+      return keysPage(c, { error: message(err), status: 400 });
+    }
+    return c.redirect("/console/keys", 303);
+  });
+
+  app.get("/keys/:id/rotate", async (c) => {
+    const id = Uuid.safeParse(c.req.param("id"));
+    const { user } = signedIn(c);
+    const key = id.success ? (await listApiKeys(c.get("db"), user)).find((k) => k.id === id.data) : undefined;
+    if (!key) return keysPage(c, { error: "No such key.", status: 400 });
+    const csrf = await csrfOf(c);
+    return page(
+      c,
+      `Rotate ${key.label}`,
+      <form method="post" action={`/console/keys/${key.id}/rotate`}>
+        <CsrfField token={csrf} />
+        <p>
+          Rotating gives this key a new secret, shown once. The old secret keeps working for the time you choose, so you can
+          update whatever uses it without downtime; responses to it say so (Deprecation and Sunset headers), and its last use is
+          shown here until it ends.
+        </p>
+        <label for="grace">The old secret keeps working for</label>
+        <select id="grace" name="grace">
+          {GRACE_PERIODS.map(([seconds, label]) => (
+            <option value={String(seconds)} selected={seconds === 86400}>
+              {label}
+            </option>
+          ))}
+        </select>
+        <div class="actions">
+          <button type="submit">Rotate</button>
+          <a href="/console/keys">Cancel</a>
+        </div>
+      </form>,
+    );
+  });
+
+  app.post("/keys/:id/rotate", async (c) => {
+    const id = Uuid.safeParse(c.req.param("id"));
+    if (!id.success) return keysPage(c, { error: "No such key.", status: 400 });
+    const stale = staleRedirect(c, `/console/keys/${id.data}/rotate`);
+    if (stale) return stale;
+    const parsed = RotateForm.safeParse(await formOf(c));
+    if (!parsed.success) return keysPage(c, { error: parsed.error.issues[0]!.message, status: 400 });
+    const { user, lineage } = signedIn(c);
+    try {
+      const { secret } = await rotateApiKey(c.get("db"), c.get("config"), actorOf(c), user, lineage, id.data, parsed.data.grace);
+      return keysPage(c, { secret });
+    } catch (err) {
+      return keysPage(c, { error: message(err), status: 400 });
+    }
+  });
+
+  app.post("/keys/:id/deprecated/:secretId/end", async (c) => {
+    const id = Uuid.safeParse(c.req.param("id"));
+    const secretId = Uuid.safeParse(c.req.param("secretId"));
+    const { user, lineage } = signedIn(c);
+    if (!id.success || !secretId.success) return keysPage(c, { error: "No such secret.", status: 400 });
+    try {
+      const refusal = await apiKeyRotationRefusal(c.get("db"), lineage, id.data, "end");
+      if (refusal) throw new ApiError("forbidden", refusal);
+      const credential = { id: id.data, ownerId: user.id, owned: ownedApiKey(id.data, user.id) };
+      await endDeprecatedSecret(c.get("db"), actorOf(c), "apiKeyId", credential, secretId.data);
     } catch (err) {
       return keysPage(c, { error: message(err), status: 400 });
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bearer, call, createUser, json } from "../helpers";
+import { basic, bearer, call, createUser, json } from "../helpers";
 import { Browser } from "./support";
 
 /* The console's pages in workerd (the real-browser tests are in scripts/browser-check.mjs). */
@@ -72,6 +72,70 @@ describe("the console", () => {
     expect(again).toContain("laptop");
     expect(again).not.toContain(secret);
     expect(again).toContain("Expires in 1 hour");
+  });
+
+  it("rotates a key with a grace period: the new secret once, the old one listed until it is ended", async () => {
+    const user = await createUser();
+    const made = await json(
+      await call("/api/v1/user/apikeys", {
+        method: "POST",
+        auth: basic(user.username, user.password),
+        json: { description: "mirror", lifetime: -1 },
+      }),
+      201,
+    );
+    const browser = new Browser();
+    await signInThroughForm(browser, user.username, user.password);
+    const form = await (await browser.fetch(`/console/keys/${made.id}/rotate`)).text();
+    expect(form).toContain("The old secret keeps working for");
+    const rotated = await browser.fetch(`/console/keys/${made.id}/rotate`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ _csrf_token: csrfIn(form)!, grace: "3600" }).toString(),
+    });
+    const html = await rotated.text();
+    expect(rotated.status).toBe(200);
+    const secret = /<code id="secret">(zak_[0-9A-Za-z]{38})<\/code>/.exec(html)![1]!;
+    expect(secret).not.toBe(made.apiKey);
+    await json(await call("/api/v1/user/", { auth: bearer(secret) }), 200);
+    const old = await call("/api/v1/user/", { auth: bearer(made.apiKey) });
+    expect(old.status).toBe(200);
+    expect(old.headers.get("sunset")).not.toBeNull();
+    const listed = await (await browser.fetch("/console/keys")).text();
+    expect(listed).toContain("Old secret");
+    expect(listed).not.toContain(made.apiKey);
+    const deprecatedId = /data-deprecated-id="([0-9a-f-]{36})"/.exec(listed)![1]!;
+    const ended = await browser.fetch(`/console/keys/${made.id}/deprecated/${deprecatedId}/end`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ _csrf_token: csrfIn(listed)! }).toString(),
+    });
+    expect(ended.status).toBe(303);
+    expect((await call("/api/v1/user/", { auth: bearer(made.apiKey) })).status).toBe(401);
+    expect(await (await browser.fetch("/console/keys")).text()).not.toContain("Old secret");
+  });
+
+  it("refuses a rotation with an unknown grace period, and changes nothing", async () => {
+    const user = await createUser();
+    const made = await json(
+      await call("/api/v1/user/apikeys", {
+        method: "POST",
+        auth: basic(user.username, user.password),
+        json: { description: "mirror", lifetime: -1 },
+      }),
+      201,
+    );
+    const browser = new Browser();
+    await signInThroughForm(browser, user.username, user.password);
+    const form = await (await browser.fetch(`/console/keys/${made.id}/rotate`)).text();
+    const refused = await browser.fetch(`/console/keys/${made.id}/rotate`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ _csrf_token: csrfIn(form)!, grace: "999999" }).toString(),
+    });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain("Choose how long the old secret keeps working");
+    expect((await call("/api/v1/user/", { auth: bearer(made.apiKey) })).headers.get("sunset")).toBeNull();
   });
 
   it("refuses a form posted without the CSRF token, in an HTML page", async () => {

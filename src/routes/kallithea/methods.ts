@@ -19,6 +19,7 @@ import {
   revokeApiKey,
 } from "../../services/apiKeys";
 import { listGrants, listPublicRepositories } from "../../services/permissions";
+import { type DeprecatedView, liveDeprecatedSecrets } from "../../services/rotation";
 import { createUser, deleteUser, findUser, findUserById, listUsers, UserConflict, updateUser } from "../../services/users";
 import { isPrintable } from "../common";
 
@@ -159,7 +160,7 @@ async function permissionsOf(db: Db, user: User) {
 }
 
 /** An API key as the RPC shows it: never its secret. `expires` is Kallithea's (−1 or unix seconds). */
-export function kallitheaKey(key: ApiKey) {
+export function kallitheaKey(key: ApiKey, deprecated: DeprecatedView[] = []) {
   return {
     key_id: key.id,
     kind: key.kind,
@@ -171,6 +172,14 @@ export function kallitheaKey(key: ApiKey) {
     expired: isExpired(key),
     last_used_at: key.lastUsedAt?.toISOString() ?? null,
     last_used_ip: key.lastUsedIp,
+    // keyward extension: old secrets of a rotation, working until their sunset.
+    deprecated_secrets: deprecated.map((d) => ({
+      id: d.id,
+      deprecated_at: d.deprecatedAt,
+      sunset_at: d.sunsetAt,
+      last_used_at: d.lastUsedAt,
+      last_used_ip: d.lastUsedIp,
+    })),
   };
 }
 
@@ -282,7 +291,13 @@ export const METHODS: Record<string, Method> = {
     args: { userid: { schema: UserRef, optional: true } },
     async run(ctx, { userid }) {
       const user = await selfOrAdmin(ctx, userid);
-      return (await listApiKeys(ctx.db, user)).map(kallitheaKey);
+      const keys = await listApiKeys(ctx.db, user);
+      const deprecated = await liveDeprecatedSecrets(
+        ctx.db,
+        "apiKeyId",
+        keys.map((k) => k.id),
+      );
+      return keys.map((k) => kallitheaKey(k, deprecated.get(k.id)));
     },
   },
 

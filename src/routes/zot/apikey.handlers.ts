@@ -4,11 +4,12 @@ import { actorOf } from "../../auth/request";
 import type { ApiKey } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { createApiKey, isExpired, listApiKeys, narrowToCallerKey, revokeApiKey } from "../../services/apiKeys";
+import { type DeprecatedView, liveDeprecatedSecrets } from "../../services/rotation";
 import { printableOnly } from "../common";
 import type { createApiKeyRoute, listApiKeysRoute, revokeApiKeyRoute } from "./apikey.routes";
 
 /** zot's APIKeyDetails; absent times are null (Go's time.Time reads null as the zero time). */
-function apiKeyDetails(key: ApiKey) {
+function apiKeyDetails(key: ApiKey, deprecatedSecrets: DeprecatedView[] = []) {
   return {
     uuid: key.id,
     label: key.label,
@@ -22,6 +23,8 @@ function apiKeyDetails(key: ApiKey) {
     generatedBy: key.generatedBy,
     kind: key.kind,
     parentId: key.parentId,
+    // keyward extension: old secrets of a rotation, working until their sunset.
+    deprecatedSecrets,
   };
 }
 
@@ -40,7 +43,12 @@ export const create: RouteHandler<typeof createApiKeyRoute, AppEnv> = async (c) 
 
 export const list: RouteHandler<typeof listApiKeysRoute, AppEnv> = async (c) => {
   const keys = await listApiKeys(c.get("db"), currentUser(c).user);
-  return c.json({ apiKeys: keys.map(apiKeyDetails) }, 200);
+  const deprecated = await liveDeprecatedSecrets(
+    c.get("db"),
+    "apiKeyId",
+    keys.map((k) => k.id),
+  );
+  return c.json({ apiKeys: keys.map((k) => apiKeyDetails(k, deprecated.get(k.id))) }, 200);
 };
 
 export const revoke: RouteHandler<typeof revokeApiKeyRoute, AppEnv> = async (c) => {

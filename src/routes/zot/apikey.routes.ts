@@ -12,6 +12,7 @@ import {
   RepositoryGlob,
   standardErrors,
 } from "../common";
+import { DeprecatedSecretView } from "../user/apikeys.routes";
 
 const tags = ["zot API keys"];
 
@@ -48,6 +49,9 @@ const ApiKeyDetails = z
       .string()
       .nullable()
       .openapi({ description: "keyward extension: the key this one was made with; it dies with it" }),
+    deprecatedSecrets: z
+      .array(DeprecatedSecretView)
+      .openapi({ description: "keyward extension: old secrets of a rotation, working until their sunset" }),
   })
   .openapi("ApiKeyDetails");
 
