@@ -20,6 +20,9 @@ import { isNarrowed, type Principal } from "./access";
  * | /oauth/introspect (the `token`) | any keyward secret, or keyward's own access token (verified like a registry would) | keyward | — | nothing: it is looked at, never used |
  * | /oauth/revoke (the `token`)   | any keyward secret; possession suffices (a caller's credential, if sent, must be valid) | keyward | — | end that secret and its children; access tokens cannot be revoked (400) |
  * | /credentials/revoke (leak report) | keyward secrets in the body; no credential at all (an Authorization header is refused) | anyone who found one | — | end those secrets; learns nothing about which were valid |
+ * | a rotated credential's old secret (api, rpc, v2auth) | the API key's or registry token's previous secret, until its sunset (deprecated_secrets) | keyward, at rotation | as its credential | what its credential may, ending at the sunset (what it mints ends with it; it creates and rotates nothing) — see deprecatedSecretMay |
+ * | rotation (…/rotate, …/deprecated-secrets/{id}) | password, session, or the API key itself or its ancestor | keyward | keyward | give the credential a new secret; a deprecated secret may end, never rotate |
+ * | /api/v1/superuser/webhooks, /api/v1/superuser/policy | password, session, or an unnarrowed superuser API key | keyward | keyward | manage webhook endpoints and the lifetime policy (superusers only) |
  *
  * keyward's access tokens authenticate nothing at keyward itself. Every use of an API key or a
  * registry token also counts against that credential's own rate limit (CREDENTIAL_RATE_LIMIT).
@@ -97,4 +100,27 @@ export function keyserverJwtRefusal(
 export function mayIntrospect(caller: Pick<Principal, "user" | "lineage">, owner: { userId: string }): boolean {
   if (caller.user.superuser && !isNarrowed(caller)) return true;
   return owner.userId === caller.user.id;
+}
+
+/** What a rotated credential's old secret might be asked to do. */
+export type DeprecatedSecretAction = "authenticate" | "mint_token" | "create_key" | "rotate" | "end_old_secret";
+
+const DEPRECATED_SECRET_MAY: Record<DeprecatedSecretAction, boolean> = {
+  // As its credential, with the credential's rights; the lineage's expiry is capped at the sunset.
+  authenticate: true,
+  // Access and refresh tokens: theirs end at the sunset too (refresh tokens carry its id).
+  mint_token: true,
+  // A new key or a new secret would outlive it.
+  create_key: false,
+  rotate: false,
+  // Ending an old secret early only takes rights away.
+  end_old_secret: true,
+};
+
+/**
+ * What a rotated credential's old secret (deprecated, until its sunset) may do: work as its
+ * credential until then, and make nothing that would outlive it.
+ */
+export function deprecatedSecretMay(action: DeprecatedSecretAction): boolean {
+  return DEPRECATED_SECRET_MAY[action];
 }

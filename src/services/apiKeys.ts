@@ -7,6 +7,7 @@ import { insertWhere } from "../db/conditional";
 import { type ApiKey, apiKeys, type User } from "../db/schema";
 import { apiKeyOf, type Lineage } from "../domain/access";
 import { globMatches } from "../domain/repositories";
+import { deprecatedSecretMay } from "../domain/trust";
 import { badRequest, conflict, forbidden, notFound } from "../errors";
 import { type Actor, auditInsert, auditInsertWhere } from "./audit";
 
@@ -35,7 +36,8 @@ export function narrowToCallerKey(lineage: Lineage, input: NewApiKey): NewApiKey
   const caller = apiKeyOf(lineage);
   if (!caller) return input;
   // A rotated key's old secret is on its way out: what it made would outlive it.
-  if (caller.deprecated) throw forbidden("A rotated key's old secret cannot create keys; use the new secret");
+  if (caller.deprecated && !deprecatedSecretMay("create_key"))
+    throw forbidden("A rotated key's old secret cannot create keys; use the new secret");
   const parentId = caller.id;
   let { scopes, expiresAt } = input;
   if (caller.scopes) {

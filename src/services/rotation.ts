@@ -15,6 +15,7 @@ import {
   type User,
 } from "../db/schema";
 import { apiKeyOf, type Lineage, type Principal } from "../domain/access";
+import { deprecatedSecretMay } from "../domain/trust";
 import { conflict, forbidden, notFound } from "../errors";
 import { eventInserts } from "../webhooks/outbox";
 import { descendsFrom } from "./apiKeys";
@@ -69,7 +70,8 @@ export async function apiKeyRotationRefusal(
 ): Promise<string | null> {
   const callerKey = apiKeyOf(caller);
   if (!callerKey) return null;
-  if (callerKey.deprecated && action === "rotate") return "A rotated key's old secret cannot rotate keys; use the new secret";
+  if (callerKey.deprecated && !deprecatedSecretMay(action === "rotate" ? "rotate" : "end_old_secret"))
+    return "A rotated key's old secret cannot rotate keys; use the new secret";
   if (callerKey.id === keyId || (await descendsFrom(db, keyId, callerKey.id))) return null;
   return "A key can rotate only itself and the keys made with it";
 }

@@ -4,13 +4,17 @@ import {
   ACCEPTED,
   accepts,
   type Boundary,
+  type DeprecatedSecretAction,
+  deprecatedSecretMay,
   keyserverJwtRefusal,
   mayIntrospect,
   type PresentedKind,
   presentedKind,
   reservedNames,
 } from "../../src/domain/trust";
-import { basic, call, createKey, createUser, json, uniqueIp } from "../helpers";
+import { basic, bearer, call, createKey, createUser, json, uniqueIp } from "../helpers";
+import { keyOf } from "../oauth/support";
+import { rotateKey } from "../rotation/support";
 import { postToken, registryWithToken } from "./support";
 
 /*
@@ -72,6 +76,16 @@ describe("the table", () => {
     const answer = keyserverJwtRefusal(header, claims, service, config);
     if (refusal === null) expect(answer).toBeNull();
     else expect(answer).toContain(refusal);
+  });
+
+  it.each<[DeprecatedSecretAction, boolean]>([
+    ["authenticate", true],
+    ["mint_token", true],
+    ["create_key", false],
+    ["rotate", false],
+    ["end_old_secret", true],
+  ])("a rotated credential's old secret may %s: %s", (action, expected) => {
+    expect(deprecatedSecretMay(action)).toBe(expected);
   });
 
   it("reserves keyward's own names", () => {
@@ -152,6 +166,34 @@ describe("the table, against the running Worker", () => {
     const body = await json(res, 401);
     expect(body.errors[0].message).toBe("This credential belongs to another registry's service");
     expect(body.errors[0].message).not.toContain(robot.service);
+  });
+});
+
+describe("a rotated key's old secret, against the running Worker", () => {
+  it("authenticates as its key until the sunset, mints nothing outliving it, creates and rotates nothing", async () => {
+    const user = await createUser();
+    const key = await keyOf(user, { label: "ci" });
+    const rotated = await rotateKey(user.auth, key.uuid, 600);
+    const sunset = Date.parse(rotated.deprecatedSecrets[0].sunsetAt);
+    const old = (path: string, init: { method?: string; json?: unknown } = {}) =>
+      call(path, { ...init, auth: bearer(key.apiKey), headers: { "cf-connecting-ip": uniqueIp() } });
+
+    expect((await old("/api/v1/user/")).status).toBe(200);
+    const made = await old("/api/v1/user/apikeys", { method: "POST", json: { description: "child", lifetime: -1 } });
+    expect((await json(made, 403)).error.message).toContain("cannot create keys");
+    const again = await old(`/api/v1/user/apikeys/${key.uuid}/rotate`, { method: "POST", json: { gracePeriodSeconds: 0 } });
+    expect((await json(again, 403)).error.message).toContain("cannot rotate");
+
+    const grant = await postToken({
+      grant_type: "password",
+      username: user.username,
+      password: key.apiKey,
+      service: "registry.local",
+      access_type: "offline",
+    });
+    const body = await json(grant, 200);
+    expect(body.expires_in * 1000 + Date.now()).toBeLessThanOrEqual(sunset + 2000);
+    expect(body.refresh_token).toMatch(/^krf_/);
   });
 });
 
