@@ -117,6 +117,20 @@ const expectations = [
     ["the reported key answers 401", lines[5] === "401"],
     ["erin's log shows credential.leaked", lines[6] === '{"kind":"credential.leaked","target":"api_key"}'],
   ],
+  (lines) => [
+    [
+      "the rotated key keeps its label, with one old secret",
+      lines[0] === '{"label":"deploy bot","deprecated":[{"sunsetAt":true}]}',
+    ],
+    ["the old secret's answer carries Deprecation and Sunset", lines[1] === "2"],
+    ["the new secret works at once", lines[2] === "api_key"],
+    ["the listing shows the old secret's last use", /^\[\{"used":true,"lastUsedIp":"[^"]+"\}\]$/.test(lines[3] ?? "")],
+    ["ending it early answers 204", lines[4] === "204"],
+    ["the ended secret answers 401", lines[5] === "401"],
+    ["the rotated token lists its old password with a sunset", lines[6] === "[true]"],
+    ["the old password logs in, with Sunset", lines[7] === "1"],
+    ["the new password logs in, without", lines[8] === "0"],
+  ],
 ];
 
 if (blocks.length !== expectations.length)
