@@ -454,6 +454,7 @@ try {
     if (!ok) failed = true;
   }
 
+  const rotation = { creds: "", sunset: 0 };
   const scenarios = [
     ["push as alice with her password", () => push("alice/app:1", "alice:alice-password-1"), true],
     ["pull as alice with her password", () => pull("alice/app:1", "alice:alice-password-1"), true],
@@ -494,11 +495,43 @@ try {
     ["push with a registry token (name:krt_…) inside its scopes", () => push("ci/app:1", robotCreds), true],
     ["pull with the registry token", () => pull("ci/app:1", robotCreds), true],
     ["push with the registry token outside its scopes is refused", () => push("alice/app:9", robotCreds), false],
+    // Rotation with a grace period: the robot's old password keeps pulling until its sunset,
+    // the new one works at once, and the listing shows the old one's last use.
+    [
+      "rotate the registry token (15 s grace); its old password still pulls",
+      async () => {
+        const rotated = await api(keyward.url, "POST", `/registries/${reg.id}/tokens/${robot.id}/rotate`, OPERATOR, {
+          gracePeriodSeconds: 15,
+        });
+        rotation.creds = `ci-robot:${rotated.properties.credentials.password}`;
+        rotation.sunset = Date.parse(rotated.metadata.deprecatedSecrets[0].sunsetAt);
+        return pull("ci/app:1", robotCreds);
+      },
+      true,
+    ],
+    ["the rotated token's new password pushes at once", () => push("ci/app:3", rotation.creds), true],
+    [
+      "the token's listing shows when its old password was last used",
+      async () => {
+        const token = await api(keyward.url, "GET", `/registries/${reg.id}/tokens/${robot.id}`, OPERATOR);
+        return { status: token.metadata.deprecatedSecrets[0]?.lastUsedAt ? 0 : 1, stdout: JSON.stringify(token.metadata) };
+      },
+      true,
+    ],
+    [
+      "after the sunset the old password is refused",
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, rotation.sunset - Date.now() + 1000)));
+        return pull("ci/app:1", robotCreds);
+      },
+      false,
+    ],
+    ["and the new password still pulls", () => pull("ci/app:3", rotation.creds), true],
     [
       "push with the registry token after disabling it is refused",
       async () => {
         await api(keyward.url, "PATCH", `/registries/${reg.id}/tokens/${robot.id}`, OPERATOR, { status: "disabled" });
-        return push("ci/app:2", robotCreds);
+        return push("ci/app:2", rotation.creds);
       },
       false,
     ],
