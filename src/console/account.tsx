@@ -24,7 +24,18 @@ import {
   rotateApiKey,
 } from "../services/rotation";
 import { type ConsoleContext, csrfOf, formOf, page, signedIn, staleRedirect } from "./context";
-import { CsrfField, expiryText, KEY_WARNING, LastUse, PostButton, SecretOnce, Time } from "./ui";
+import {
+  CsrfField,
+  expiryText,
+  GraceForm,
+  KEY_WARNING,
+  LastUse,
+  OldSecretRow,
+  PostButton,
+  RotateForm,
+  SecretOnce,
+  Time,
+} from "./ui";
 
 /** Kallithea's lifetime choices, in minutes (−1: forever). */
 export const LIFETIMES = [
@@ -46,21 +57,6 @@ const NewKeyForm = z.object({
 });
 
 const Uuid = z.uuid();
-
-/** How long a rotated key's old secret keeps working, in seconds. */
-export const GRACE_PERIODS = [
-  [0, "End it now"],
-  [3600, "1 hour"],
-  [86400, "1 day"],
-  [604800, "7 days"],
-] as const;
-
-const RotateForm = z.object({
-  grace: z.coerce
-    .number()
-    .int()
-    .refine((n) => GRACE_PERIODS.some(([s]) => s === n), "Choose how long the old secret keeps working"),
-});
 
 async function keysPage(c: ConsoleContext, extra?: { secret?: string; error?: string; status?: 200 | 400 | 403 | 409 }) {
   const { user } = signedIn(c);
@@ -130,29 +126,12 @@ async function keysPage(c: ConsoleContext, extra?: { secret?: string; error?: st
               </td>
             </tr>,
             ...(oldSecrets.get(key.id) ?? []).map((old) => (
-              <tr class="deprecated" data-deprecated-id={old.id}>
-                <td>
-                  <span class="badge">Old secret</span>
-                </td>
-                <td colspan={2} class="muted">
-                  Rotated <Time at={new Date(old.deprecatedAt)} />; still works until <Time at={new Date(old.sunsetAt)} />
-                </td>
-                <td>
-                  Sunset <Time at={new Date(old.sunsetAt)} />
-                </td>
-                <td>
-                  <LastUse at={old.lastUsedAt ? new Date(old.lastUsedAt) : null} ip={old.lastUsedIp} />
-                </td>
-                <td>
-                  <PostButton
-                    action={`/console/keys/${key.id}/deprecated/${old.id}/end`}
-                    label="End now"
-                    csrf={csrf}
-                    danger
-                    name={`the old secret of ${key.label}`}
-                  />
-                </td>
-              </tr>
+              <OldSecretRow
+                old={old}
+                endAction={`/console/keys/${key.id}/deprecated/${old.id}/end`}
+                csrf={csrf}
+                name={key.label}
+              />
             )),
           ])}
         </tbody>
@@ -240,26 +219,7 @@ export function accountPages(app: Hono<AppEnv>) {
     return page(
       c,
       `Rotate ${key.label}`,
-      <form method="post" action={`/console/keys/${key.id}/rotate`}>
-        <CsrfField token={csrf} />
-        <p>
-          Rotating gives this key a new secret, shown once. The old secret keeps working for the time you choose, so you can
-          update whatever uses it without downtime; responses to it say so (Deprecation and Sunset headers), and its last use is
-          shown here until it ends.
-        </p>
-        <label for="grace">The old secret keeps working for</label>
-        <select id="grace" name="grace">
-          {GRACE_PERIODS.map(([seconds, label]) => (
-            <option value={String(seconds)} selected={seconds === 86400}>
-              {label}
-            </option>
-          ))}
-        </select>
-        <div class="actions">
-          <button type="submit">Rotate</button>
-          <a href="/console/keys">Cancel</a>
-        </div>
-      </form>,
+      <RotateForm action={`/console/keys/${key.id}/rotate`} cancel="/console/keys" csrf={csrf} what="key" />,
     );
   });
 
@@ -268,7 +228,7 @@ export function accountPages(app: Hono<AppEnv>) {
     if (!id.success) return keysPage(c, { error: "No such key.", status: 400 });
     const stale = staleRedirect(c, `/console/keys/${id.data}/rotate`);
     if (stale) return stale;
-    const parsed = RotateForm.safeParse(await formOf(c));
+    const parsed = GraceForm.safeParse(await formOf(c));
     if (!parsed.success) return keysPage(c, { error: parsed.error.issues[0]!.message, status: 400 });
     const { user, lineage } = signedIn(c);
     try {

@@ -1,5 +1,6 @@
 import { raw } from "hono/html";
 import type { Child, FC } from "hono/jsx";
+import { z } from "zod";
 import type { Principal } from "../domain/access";
 
 /*
@@ -209,6 +210,77 @@ export const LastUse: FC<{ at: Date | null; ip: string | null }> = ({ at, ip }) 
     <Time at={at} />
     {at && ip ? <span class="muted"> from {ip}</span> : null}
   </>
+);
+
+/** How long a rotated credential's old secret keeps working, in seconds (the console's choices). */
+export const GRACE_PERIODS = [
+  [0, "End it now"],
+  [3600, "1 hour"],
+  [86400, "1 day"],
+  [604800, "7 days"],
+] as const;
+
+/** The rotate form's field. */
+export const GraceForm = z.object({
+  grace: z.coerce
+    .number()
+    .int()
+    .refine((n) => GRACE_PERIODS.some(([s]) => s === n), "Choose how long the old secret keeps working"),
+});
+
+/** The rotate form: what rotating does, and how long the old secret keeps working. */
+export const RotateForm: FC<{ action: string; cancel: string; csrf: string; what: string }> = ({
+  action,
+  cancel,
+  csrf,
+  what,
+}) => (
+  <form method="post" action={action}>
+    <CsrfField token={csrf} />
+    <p>
+      Rotating gives this {what} a new secret, shown once. The old secret keeps working for the time you choose, so you can update
+      whatever uses it without downtime; responses to it say so (Deprecation and Sunset headers), and its last use is shown here
+      until it ends.
+    </p>
+    <label for="grace">The old secret keeps working for</label>
+    <select id="grace" name="grace">
+      {GRACE_PERIODS.map(([seconds, label]) => (
+        <option value={String(seconds)} selected={seconds === 86400}>
+          {label}
+        </option>
+      ))}
+    </select>
+    <div class="actions">
+      <button type="submit">Rotate</button>
+      <a href={cancel}>Cancel</a>
+    </div>
+  </form>
+);
+
+/** A rotated credential's old secret, as a row under its credential (six columns). */
+export const OldSecretRow: FC<{
+  old: { id: string; deprecatedAt: string; sunsetAt: string; lastUsedAt: string | null; lastUsedIp: string | null };
+  endAction: string;
+  csrf: string;
+  name: string;
+}> = ({ old, endAction, csrf, name }) => (
+  <tr class="deprecated" data-deprecated-id={old.id}>
+    <td>
+      <span class="badge">Old secret</span>
+    </td>
+    <td colspan={2} class="muted">
+      Rotated <Time at={new Date(old.deprecatedAt)} />; still works until <Time at={new Date(old.sunsetAt)} />
+    </td>
+    <td>
+      Sunset <Time at={new Date(old.sunsetAt)} />
+    </td>
+    <td>
+      <LastUse at={old.lastUsedAt ? new Date(old.lastUsedAt) : null} ip={old.lastUsedIp} />
+    </td>
+    <td>
+      <PostButton action={endAction} label="End now" csrf={csrf} danger name={`the old secret of ${name}`} />
+    </td>
+  </tr>
 );
 
 /** An error page in the console's look (the renderer's, for errors raised before a page ran). */

@@ -319,6 +319,60 @@ describe("registries and their tokens", () => {
     expect(await (await browser.fetch(page)).text()).not.toContain(tokenName);
   });
 
+  it("rotates a token with a grace period: the new password once, the old one listed with its last use until ended", async () => {
+    const { browser } = await superuserBrowser();
+    const name = uniqueName("reg");
+    const html = await (await post(browser, "/console/admin/registries", [["name", name]])).text();
+    const registryId = new RegExp(`data-registry-id="([0-9a-f-]{36})">\\s*<td><a[^>]*>${name}<`).exec(html)![1]!;
+    const page = `/console/admin/registries/${registryId}`;
+    const tokenName = uniqueName("robot");
+    const made = await (
+      await post(
+        browser,
+        `${page}/tokens`,
+        [
+          ["name", tokenName],
+          ["repository", "ci/*"],
+          ["actions", "pull"],
+        ],
+        page,
+      )
+    ).text();
+    const oldPassword = /<code id="secret">(krt_[0-9A-Za-z]+)<\/code>/.exec(made)![1]!;
+    const tokenId = /data-token-id="([0-9a-f-]{36})"/.exec(made)![1]!;
+    const login = (password: string) => call(`/v2/auth?service=${name}.registry.local`, { auth: basic(tokenName, password) });
+
+    const form = await (await browser.fetch(`${page}/tokens/${tokenId}/rotate`)).text();
+    expect(form).toContain('<select id="grace" name="grace">');
+    expect((await post(browser, `${page}/tokens/${tokenId}/rotate`, [["grace", "17"]], page)).status).toBe(400);
+    const rotated = await post(browser, `${page}/tokens/${tokenId}/rotate`, [["grace", "3600"]], page);
+    const rotatedHtml = await rotated.text();
+    expect(rotated.status).toBe(200);
+    expect(rotatedHtml).toContain(`Token ${tokenName} rotated; its old password works until`);
+    const newPassword = /<code id="secret">(krt_[0-9A-Za-z]+)<\/code>/.exec(rotatedHtml)![1]!;
+    expect(newPassword).not.toBe(oldPassword);
+
+    const old = await login(oldPassword);
+    expect(old.status).toBe(200);
+    expect(old.headers.get("Sunset")).not.toBeNull();
+    expect((await login(newPassword)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const listed = await (await browser.fetch(page)).text();
+    expect(listed).not.toContain(oldPassword);
+    const deprecatedId = /data-deprecated-id="([0-9a-f-]{36})"/.exec(listed)![1]!;
+    const row = rowOf(listed, "data-deprecated-id", deprecatedId)!;
+    expect(row).toContain("Old secret");
+    expect(row).toContain(" from ");
+
+    const ended = await post(browser, `${page}/tokens/${tokenId}/deprecated/${deprecatedId}/end`, [], page);
+    expect(ended.status).toBe(303);
+    expect((await login(oldPassword)).status).toBe(401);
+    expect((await login(newPassword)).status).toBe(200);
+    expect(await (await browser.fetch(page)).text()).not.toContain(deprecatedId);
+    const again = await post(browser, `${page}/tokens/${tokenId}/deprecated/${deprecatedId}/end`, [], page);
+    expect(again.status).toBe(404);
+  });
+
   it("takes an expiry in UTC, and re-renders bad token input with a 400", async () => {
     const { browser } = await superuserBrowser();
     const name = uniqueName("reg");

@@ -7,8 +7,9 @@ import type { AppEnv } from "../../env";
 import { HOSTNAME_PATTERN, NAME_PATTERN } from "../../routes/ionos/schemas";
 import { createRegistry, deleteRegistry, getManagedRegistry, listRegistries } from "../../services/registries";
 import { createToken, deleteToken, getToken, listTokens, patchToken, type TokenScope } from "../../services/registryTokens";
+import { endDeprecatedSecret, liveDeprecatedSecrets, ownedRegistryToken, rotateRegistryToken } from "../../services/rotation";
 import { type ConsoleContext, csrfOf, formAll, formOf, page, signedIn, staleRedirect } from "../context";
-import { CsrfField, expiryText, LastUse, PostButton, SecretOnce, Time } from "../ui";
+import { CsrfField, expiryText, GraceForm, LastUse, OldSecretRow, PostButton, RotateForm, SecretOnce, Time } from "../ui";
 import { firstIssue, Notices, type Outcome, refusal, withoutBlanks } from "./shared";
 
 const NAME_RULE = "A name is 3-63 of a-z, 0-9 and '-', starting with a letter and not ending with '-'";
@@ -146,6 +147,11 @@ async function registryPage(
     limit: PAGE_SIZE,
     after: after.success ? after.data : undefined,
   });
+  const oldSecrets = await liveDeprecatedSecrets(
+    c.get("db"),
+    "registryTokenId",
+    items.map((t) => t.id),
+  );
   const csrf = await csrfOf(c);
   const base = `/console/admin/registries/${registry.id}`;
   return page(
@@ -191,7 +197,7 @@ async function registryPage(
               </td>
             </tr>
           )}
-          {items.map((t) => (
+          {items.map((t) => [
             <tr class={t.status === "disabled" ? "expired" : undefined} data-token-id={t.id}>
               <td>{t.name}</td>
               <td>
@@ -218,10 +224,21 @@ async function registryPage(
                 ) : (
                   <PostButton action={`${base}/tokens/${t.id}/enable`} label="Enable" csrf={csrf} name={`token ${t.name}`} />
                 )}{" "}
+                <a href={`${base}/tokens/${t.id}/rotate`} aria-label={`Rotate token ${t.name}`}>
+                  Rotate
+                </a>{" "}
                 <PostButton action={`${base}/tokens/${t.id}/delete`} label="Delete" csrf={csrf} danger name={`token ${t.name}`} />
               </td>
-            </tr>
-          ))}
+            </tr>,
+            ...(oldSecrets.get(t.id) ?? []).map((old) => (
+              <OldSecretRow
+                old={old}
+                endAction={`${base}/tokens/${t.id}/deprecated/${old.id}/end`}
+                csrf={csrf}
+                name={`token ${t.name}`}
+              />
+            )),
+          ])}
         </tbody>
       </table>
       {items.length === PAGE_SIZE && (
@@ -327,6 +344,61 @@ export function registryPages(app: Hono<AppEnv>) {
     } catch (err) {
       return registryPage(c, registry, refusal(err));
     }
+  });
+
+  /** The token named by the path, in `registry`, or null. */
+  const tokenOf = async (c: ConsoleContext, registry: Registry) => {
+    const tokenId = Uuid.safeParse(c.req.param("tokenId"));
+    return tokenId.success ? getToken(c.get("db"), registry, tokenId.data.toLowerCase()).catch(() => null) : null;
+  };
+
+  app.get("/admin/registries/:id/tokens/:tokenId/rotate", async (c) => {
+    const registry = await registryOf(c);
+    if (registry instanceof Response) return registry;
+    const token = await tokenOf(c, registry);
+    if (!token) return registryPage(c, registry, { error: "No such token.", status: 404 });
+    const base = `/console/admin/registries/${registry.id}`;
+    return page(
+      c,
+      `Rotate token ${token.name}`,
+      <RotateForm action={`${base}/tokens/${token.id}/rotate`} cancel={base} csrf={await csrfOf(c)} what="token" />,
+    );
+  });
+
+  // A new password, like creating a token: a fresh sign-in.
+  app.post("/admin/registries/:id/tokens/:tokenId/rotate", async (c) => {
+    const registry = await registryOf(c);
+    if (registry instanceof Response) return registry;
+    const stale = staleRedirect(c, `/console/admin/registries/${registry.id}/tokens/${c.req.param("tokenId")}/rotate`);
+    if (stale) return stale;
+    const token = await tokenOf(c, registry);
+    if (!token) return registryPage(c, registry, { error: "No such token.", status: 404 });
+    const parsed = GraceForm.safeParse(await formOf(c));
+    if (!parsed.success) return registryPage(c, registry, { error: firstIssue(parsed.error), status: 400 });
+    try {
+      const rotated = await rotateRegistryToken(c.get("db"), c.get("config"), actorOf(c), signedIn(c), token, parsed.data.grace);
+      const ok = rotated.deprecated
+        ? `Token ${token.name} rotated; its old password works until ${rotated.deprecated.sunsetAt.toISOString()}.`
+        : `Token ${token.name} rotated; its old password no longer works.`;
+      return registryPage(c, registry, { created: { token: rotated.token, password: rotated.password }, ok });
+    } catch (err) {
+      return registryPage(c, registry, refusal(err));
+    }
+  });
+
+  app.post("/admin/registries/:id/tokens/:tokenId/deprecated/:secretId/end", async (c) => {
+    const registry = await registryOf(c);
+    if (registry instanceof Response) return registry;
+    const token = await tokenOf(c, registry);
+    const secretId = Uuid.safeParse(c.req.param("secretId"));
+    if (!token || !secretId.success) return registryPage(c, registry, { error: "No such secret.", status: 404 });
+    try {
+      const credential = { id: token.id, ownerId: token.createdByUserId, owned: ownedRegistryToken(token) };
+      await endDeprecatedSecret(c.get("db"), actorOf(c), "registryTokenId", credential, secretId.data.toLowerCase());
+    } catch (err) {
+      return registryPage(c, registry, refusal(err));
+    }
+    return c.redirect(`/console/admin/registries/${registry.id}`, 303);
   });
 
   for (const [action, status] of [
