@@ -146,10 +146,29 @@ try {
   );
   check("2. after a reload the key is still listed", await keyRow.isVisible());
   await shot(page, "keys-listed");
+
+  // 2b. Rotate it with an hour's grace: the new secret once; the old one listed until ended.
+  await submit(page, () => page.getByRole("link", { name: `Rotate ${description}` }).click());
+  await page.getByLabel("The old secret keeps working for").selectOption({ label: "1 hour" });
+  await shot(page, "key-rotate-form");
+  const rotateResponse = await submit(page, () => page.getByRole("button", { name: "Rotate" }).click());
+  check("2b. rotating answers 200", rotateResponse?.status() === 200, `HTTP ${rotateResponse?.status()}`);
+  const rotatedSecret = ((await page.locator("#secret").textContent()) ?? "").trim();
+  check("2b. the new secret is shown once", rotatedSecret.length >= 20 && rotatedSecret !== secret);
+  const oldRow = page.getByRole("row").filter({ hasText: "Old secret" });
+  check("2b. the old secret is listed under its key", (await oldRow.count()) === 1);
+  check("2b. the old secret still works (200)", (await whoami({ authorization: `Bearer ${secret}` })) === 200);
+  check("2b. the new secret works (200)", (await whoami({ authorization: `Bearer ${rotatedSecret}` })) === 200);
+  await shot(page, "key-rotated");
+  await submit(page, () => page.getByRole("button", { name: `End now the old secret of ${description}` }).click());
+  check("2b. after End now the old secret is gone from the list", (await oldRow.count()) === 0);
+  check("2b. the ended old secret answers 401", (await whoami({ authorization: `Bearer ${secret}` })) === 401);
+  check("2b. the new secret still works (200)", (await whoami({ authorization: `Bearer ${rotatedSecret}` })) === 200);
+
   await submit(page, () => page.getByRole("button", { name: `Revoke ${description}` }).click());
   check("2. revoke returns to the keys page", new URL(page.url()).pathname === "/console/keys", page.url());
   check("2. the revoked key is no longer listed", (await keyRow.count()) === 0);
-  check("2. the revoked key answers 401", (await whoami({ authorization: `Bearer ${secret}` })) === 401);
+  check("2. the revoked key answers 401", (await whoami({ authorization: `Bearer ${rotatedSecret}` })) === 401);
   await shot(page, "key-revoked");
 
   // 3. Reset the built-in key: a confirmation page, then the secret once; a second reset ends the first.

@@ -269,7 +269,7 @@ export const OldSecretRow: FC<{
       <span class="badge">Old secret</span>
     </td>
     <td colspan={2} class="muted">
-      Rotated <Time at={new Date(old.deprecatedAt)} />; still works until <Time at={new Date(old.sunsetAt)} />
+      Rotated <Time at={new Date(old.deprecatedAt)} />; works until its sunset
     </td>
     <td>
       Sunset <Time at={new Date(old.sunsetAt)} />
