@@ -2,6 +2,9 @@
 export const ERROR_STATUS = {
   bad_request: 400,
   validation_failed: 400,
+  // A credential the lifetime policy does not allow (domain/policy.ts): bad input, like an
+  // expiry in the past, so 400 on every surface (zot's clients know only 400).
+  policy_violation: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
@@ -35,6 +38,7 @@ export const badRequest = (message: string) => new ApiError("bad_request", messa
 export const notFound = (message = "Not found") => new ApiError("not_found", message);
 export const forbidden = (message = "You are not allowed to do this") => new ApiError("forbidden", message);
 export const conflict = (message: string) => new ApiError("conflict", message);
+export const policyViolation = (message: string) => new ApiError("policy_violation", message);
 
 /** The Basic challenge every 401 carries (RFC 7617), so clients know to send credentials. */
 export const WWW_AUTHENTICATE = 'Basic realm="keyward", charset="UTF-8"';

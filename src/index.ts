@@ -11,6 +11,7 @@ import { leaksRouter } from "./routes/leaks";
 import { oauthRouter } from "./routes/oauth";
 import { openApiDocument } from "./routes/openapi";
 import { permissionsRouter } from "./routes/permissions";
+import { policyRouter } from "./routes/policy";
 import { quayRouter } from "./routes/quay";
 import { sessionRouter } from "./routes/session";
 import { userApiKeysRouter } from "./routes/user";
@@ -22,6 +23,7 @@ const app = createApp()
   .route("/zot/auth/apikey", zotApiKeyRouter())
   .route("/", quayRouter())
   .route("/", permissionsRouter())
+  .route("/", policyRouter())
   .route("/", credentialsRouter())
   .route("/", healthRouter())
   .route("/", keyserverRouter())

@@ -8,8 +8,9 @@ import { type ApiKey, apiKeys, type User } from "../db/schema";
 import { apiKeyOf, type Lineage } from "../domain/access";
 import { globMatches } from "../domain/repositories";
 import { deprecatedSecretMay } from "../domain/trust";
-import { badRequest, conflict, forbidden, notFound } from "../errors";
+import { badRequest, conflict, forbidden, notFound, policyViolation } from "../errors";
 import { type Actor, auditInsert, auditInsertWhere } from "./audit";
+import { assertWithinPolicy, policyRefusal } from "./policy";
 
 export interface NewApiKey {
   label: string;
@@ -67,6 +68,7 @@ export async function createApiKey(
   if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) {
     throw badRequest("expirationDate must be in the future");
   }
+  await assertWithinPolicy(db, "apiKeys", { createdAt: now, expiresAt: input.expiresAt ?? null });
   const { secret, secretHash, pepperVersion } = await newSecret("zak", config);
   const key: ApiKey = {
     id: crypto.randomUUID(),
@@ -129,6 +131,13 @@ export async function resetBuiltinApiKey(
   const callerKey = apiKeyOf(caller);
   if (callerKey && (callerKey.scopes || callerKey.expiresAt)) {
     throw forbidden("A key narrowed by scopes or an expiry cannot reset the built-in key, which has neither");
+  }
+  // The built-in key never expires (SPEC 4.2): under a policy that requires API keys to expire
+  // it cannot be made again. An existing one keeps working and is reported.
+  if (await policyRefusal(db, "apiKeys", { createdAt: new Date(), expiresAt: null })) {
+    throw policyViolation(
+      "The lifetime policy requires API keys to expire, and the built-in key never does, so it cannot be reset; create a key with a lifetime instead",
+    );
   }
   const mine = and(eq(apiKeys.userId, owner.id), eq(apiKeys.kind, "builtin"));
   const [old] = await db.select({ id: apiKeys.id, parentId: apiKeys.parentId }).from(apiKeys).where(mine);

@@ -6,6 +6,7 @@ import { deprecatedSecrets, type Registry, type RegistryToken, refreshTokens, re
 import type { Principal } from "../domain/access";
 import { badRequest, conflict, notFound } from "../errors";
 import { type Actor, auditInsert } from "./audit";
+import { assertWithinPolicy } from "./policy";
 
 /*
  * IONOS-style registry access tokens: robots log in at /v2/auth with `name:krt_…` for their
@@ -70,6 +71,8 @@ export async function createToken(
   input: TokenFields & { name: string; id?: string },
 ): Promise<{ token: RegistryToken; password: string }> {
   assertExpiry(input.expiresAt);
+  const now = new Date();
+  await assertWithinPolicy(db, "registryTokens", { createdAt: now, expiresAt: input.expiresAt });
   const { secret: password, secretHash, pepperVersion } = await newSecret("krt", config);
   const token: RegistryToken = {
     id: input.id ?? crypto.randomUUID(),
@@ -80,7 +83,7 @@ export async function createToken(
     scopes: input.scopes,
     status: input.status,
     expiresAt: input.expiresAt,
-    createdAt: new Date(),
+    createdAt: now,
     createdBy: principal.user.username,
     createdByUserId: principal.user.id,
     updatedAt: null,
@@ -124,6 +127,8 @@ export async function replaceToken(
 ): Promise<{ token: RegistryToken; password: string }> {
   if (input.name !== existing.name) throw badRequest("A token's name cannot be changed");
   assertExpiry(input.expiresAt);
+  // A lifetime runs from the token's creation, which a replacement keeps (as the report reads it).
+  await assertWithinPolicy(db, "registryTokens", { createdAt: existing.createdAt, expiresAt: input.expiresAt });
   const { secret: password, secretHash, pepperVersion } = await newSecret("krt", config);
   const [updated] = await db.batch([
     db
@@ -163,7 +168,12 @@ export async function patchToken(
   existing: RegistryToken,
   changes: Partial<TokenFields>,
 ): Promise<RegistryToken> {
-  if (changes.expiresAt !== undefined) assertExpiry(changes.expiresAt);
+  if (changes.expiresAt !== undefined) {
+    assertExpiry(changes.expiresAt);
+    await assertWithinPolicy(db, "registryTokens", { createdAt: existing.createdAt, expiresAt: changes.expiresAt });
+  }
+  // A change that leaves the expiry alone (scopes, a disable) sets no lifetime: the policy does
+  // not stand in the way of narrowing or ending an existing violator.
   const [updated] = await db.batch([
     db
       .update(registryTokens)

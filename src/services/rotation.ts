@@ -29,6 +29,10 @@ import { type Actor, auditInsertWhere } from "./audit";
  * it. Refresh tokens the old secret minted are re-pointed at it, so they end with it. A grace
  * period of 0 ends the old secret at once. The whole change is one db.batch, conditioned on the
  * old secret still being current: of concurrent rotations exactly one wins.
+ *
+ * The lifetime policy is not asked: a rotation keeps the credential's creation and expiry, so
+ * it sets no new lifetime, and an existing violator may rotate a leaked or aging secret without
+ * first being brought within the policy (the report still lists it until it expires).
  */
 
 /** The longest grace period: 7 days. */
