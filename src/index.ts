@@ -16,6 +16,7 @@ import { quayRouter } from "./routes/quay";
 import { sessionRouter } from "./routes/session";
 import { userApiKeysRouter } from "./routes/user";
 import { v2AuthRouter } from "./routes/v2auth";
+import { webhooksRouter } from "./routes/webhooks";
 import { zotApiKeyRouter } from "./routes/zot";
 
 const app = createApp()
@@ -34,6 +35,7 @@ const app = createApp()
   .route("/", sessionRouter())
   .route("/", oauthRouter())
   .route("/", leaksRouter())
+  .route("/", webhooksRouter())
   .route("/console", consoleRouter())
   .route("/", browserRoot());
 
